@@ -6,6 +6,9 @@
 //!   replaces spaces by `[SPACE]` and encodes.
 //! - [`split_for_language`]: cuts long text into sentences under the language's character limit.
 
+// The num2words port keeps upstream's `x % n == 0` arithmetic so it can be read against the Python.
+#![allow(clippy::manual_is_multiple_of)]
+
 mod cleaners;
 mod korean;
 mod lang;

@@ -164,7 +164,7 @@ mod tests {
     fn precision_matches_decimal_exponent() {
         assert_eq!(decimal_precision(12.5), 1);
         assert_eq!(decimal_precision(12.0), 1);
-        assert_eq!(decimal_precision(3.14159), 5);
+        assert_eq!(decimal_precision(1.23456), 5);
         assert_eq!(decimal_precision(1e-5), 5);
         assert_eq!(decimal_precision(1.5e-5), 6);
         assert_eq!(decimal_precision(1e16), 16);
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn float2tuple_matches_num2words() {
         assert_eq!(float2tuple(12.5), Some((12, 5, 1)));
-        assert_eq!(float2tuple(3.14159), Some((3, 14159, 5)));
+        assert_eq!(float2tuple(1.23456), Some((1, 23456, 5)));
         assert_eq!(float2tuple(0.05), Some((0, 5, 2)));
         assert_eq!(float2tuple(1.005), Some((1, 5, 3)));
     }
