@@ -441,7 +441,14 @@ pub(crate) fn multilingual_cleaners(text: &str, lang: &'static str) -> Result<St
         text = text.replace('İ', "i").replace('Ö', "ö").replace('Ü', "ü");
     }
     let text = pyre::py_lower(&text);
-    let text = if lang == "zh" { crate::zh::expand_numbers(&text) } else { expand_numbers(&text, lang)? };
+    let text = if lang == "zh" {
+        crate::zh::expand_numbers(&text).ok_or_else(|| CleanError {
+            python_exception: "ValueError",
+            what: "a number with more than one dot".into(),
+        })?
+    } else {
+        expand_numbers(&text, lang)?
+    };
     let text = expand_abbreviations(&text, lang);
     let text = expand_symbols(&text, lang);
     Ok(pyre::py_strip(&pyre::collapse_py_space(&text)).to_string())

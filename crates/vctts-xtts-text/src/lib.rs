@@ -90,10 +90,16 @@ pub fn split_for_language(text: &str, lang: Language) -> Vec<String> {
     vctts_core::text::split_sentences(text, lang.char_limit())
 }
 
-/// Direct access to the num2words port, for the parity tests.
+/// Direct access to internals, for the parity tests.
 #[doc(hidden)]
 pub mod testing {
     use crate::n2w::{self, Currency};
+
+    /// Upstream's `multilingual_cleaners(text, lang)` (lang as the cleaners key it: `zh` for Chinese).
+    pub fn multilingual_cleaners(text: &str, lang: &str) -> Result<String, String> {
+        let l = crate::Language::parse(lang).map_err(|e| e.to_string())?;
+        crate::cleaners::multilingual_cleaners(text, l.cleaner_code()).map_err(|e| e.python_exception.to_string())
+    }
 
     /// `num2words(value, lang=lang, ...)` for `kind` in `cardinal`, `ordinal`, `float` (value parsed as a
     /// Python float) or `currency:GBP|USD|EUR`. `Err` holds the Python exception name.

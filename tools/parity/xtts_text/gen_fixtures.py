@@ -46,6 +46,9 @@ def run_case(tok, lang, text):
     row = {"lang": lang, "text": text}
     base = lang.split("-")[0]
     try:
+        if base == "zh":
+            # The text pypinyin receives, to check the Chinese cleaners without a pinyin converter.
+            row["cleaned_before_pinyin"] = xtok.multilingual_cleaners(text, "zh")
         row["cleaned"] = tok.preprocess_text(text, base)
     except Exception as e:  # upstream raises for some inputs; record which
         row["error"] = f"{type(e).__name__}: {e}"
