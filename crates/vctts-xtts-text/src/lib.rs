@@ -84,6 +84,17 @@ pub fn preprocess(text: &str, lang: &str) -> Result<String, EngineError> {
     FrontEnd::default().preprocess(text, Language::parse(lang)?)
 }
 
+/// Compile every regex the cleaners use (about half a second in a debug build), so that the first request
+/// does not pay for it. Call once when loading the model.
+pub fn warm_up() {
+    for lang in Language::ALL {
+        if lang != Language::Ja && lang != Language::ZhCn {
+            let _ = cleaners::multilingual_cleaners("1", lang.cleaner_code());
+        }
+    }
+    let _ = cleaners::multilingual_cleaners("1", "zh");
+}
+
 /// Split `text` into pieces no longer than the language's character limit (upstream's `char_limits`), at
 /// sentence ends first, then clause punctuation, then spaces (or between characters for CJK text).
 pub fn split_for_language(text: &str, lang: Language) -> Vec<String> {
