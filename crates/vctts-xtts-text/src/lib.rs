@@ -8,7 +8,7 @@
 //!
 //! Status against coqui-tts 0.28 (fixtures from tools/parity/xtts_text/gen_fixtures.py):
 //! - en es fr de it pt pl tr ru nl cs ar hu ko hi: cleaned text and token ids identical on the corpus;
-//!   num2words outputs identical on ~5,000 cardinal/ordinal/float/currency calls, including upstream's
+//!   num2words outputs identical on ~11,000 cardinal/ordinal/float/currency calls, including upstream's
 //!   errors (Hindi digits, Czech ordinals, ... are refused with [`EngineError::InvalidInput`] where Python
 //!   raises). Integers longer than 38 digits are refused (Python spells them).
 //! - zh: number/date/money/phone/percent normalization and punctuation identical up to pypinyin; the pinyin
