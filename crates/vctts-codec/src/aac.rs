@@ -77,7 +77,7 @@ impl Codec for AacCodec {
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<Vec<Patch>, CodecError> {
         // The wrapper has no flush call: push silence through the delay line
         // instead, ending on a frame boundary.
-        let total = (self.pending.len() + self.delay).div_ceil(self.frame) * self.frame + self.frame;
+        let total = (self.pending.len() + self.delay).div_ceil(self.frame) * self.frame;
         self.pending.resize(total, 0);
         self.run(out)?;
         Ok(Vec::new())

@@ -89,7 +89,12 @@ impl StreamResampler {
         let expected = self.input_total * self.to as u64 / self.from as u64;
         let mut out = Vec::new();
         let rest = std::mem::take(&mut self.pending);
-        let o = self.inner.process_partial(Some(&[&rest[..]]), None).map_err(|e| self.err(e))?;
+        // rubato reads an empty slice as "channel inactive": pass None then.
+        let input = [&rest[..]];
+        let o = self
+            .inner
+            .process_partial(if rest.is_empty() { None } else { Some(&input[..]) }, None)
+            .map_err(|e| self.err(e))?;
         self.emit(&o[0], &mut out);
         // Each call with no input pushes one chunk of zeros through the filter.
         let mut guard = 0;
@@ -105,5 +110,39 @@ impl StreamResampler {
         out.truncate(keep);
         self.output_total += out.len() as u64;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(rate: u32, n: usize) -> Vec<f32> {
+        (0..n).map(|i| (2.0 * std::f32::consts::PI * 441.0 * i as f32 / rate as f32).sin() * 0.5).collect()
+    }
+
+    fn run(r: &mut StreamResampler, input: &[f32], chunk: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        for c in input.chunks(chunk) {
+            out.extend(r.push(c).unwrap());
+        }
+        out.extend(r.finish().unwrap());
+        out
+    }
+
+    #[test]
+    fn streaming_equals_whole_clip_conversion() {
+        for (from, to) in [(22_050, 24_000), (24_000, 8000), (16_000, 44_100), (22_050, 48_000), (48_000, 22_050)] {
+            for n in [0, 1, 100, 1023, 1024, 1025, 30_001] {
+                let input = tone(from, n);
+                let whole = vctts_core::audio::resample(&input, from, to).unwrap();
+                for chunk in [1, 3, 1000, 1024, 5000, n.max(1)] {
+                    let mut r = StreamResampler::new(from, to).unwrap();
+                    let out = run(&mut r, &input, chunk);
+                    assert_eq!(out.len(), n * to as usize / from as usize, "{from}->{to}, n={n}, chunk={chunk}");
+                    assert_eq!(out, whole, "{from}->{to}, n={n}, chunk={chunk}");
+                }
+            }
+        }
     }
 }
