@@ -90,10 +90,7 @@ pub fn supported_formats() -> Vec<AudioFormat> {
 
 /// Whether this build has an encoder for `format`.
 pub fn is_available(format: AudioFormat) -> bool {
-    match format {
-        AudioFormat::Aac => cfg!(feature = "aac"),
-        _ => true,
-    }
+    format != AudioFormat::Aac || cfg!(feature = "aac")
 }
 
 /// Whether `format` can be streamed (sent while it is being produced). True
