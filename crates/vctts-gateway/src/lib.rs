@@ -194,7 +194,7 @@ fn spawn_background(gw: Arc<Gateway>) {
         loop {
             tick.tick().await;
             g.stats.history.lock().sample(&g.stats);
-            metrics::gauge!("vctts_gateway_inflight_requests").set(g.limiter.inflight() as f64);
+            api::update_gauges(&g);
             n += 1;
             if n.is_multiple_of(2) && g.events.clients() > 0 {
                 let status = api::system_status(&g).await;

@@ -238,15 +238,27 @@ async fn engines(State(gw): G) -> impl IntoResponse {
     Json(json!({"default_engine": gw.cfg.default_engine, "engines": engine_list(&gw)}))
 }
 
+/// Refresh the gauges: nodes by state, in-flight requests per node.
+pub(crate) fn update_gauges(gw: &Gateway) {
+    let views = gw.registry.views();
+    for s in NodeState::ALL {
+        let n = views.iter().filter(|v| v.status == s).count();
+        metrics::gauge!("vctts_nodes", "state" => s.as_str()).set(n as f64);
+    }
+    for v in &views {
+        metrics::gauge!("vctts_node_inflight", "node_id" => v.node_id.clone(), "engine" => v.engine.clone())
+            .set(v.inflight as f64);
+    }
+    metrics::gauge!("vctts_gateway_inflight_requests").set(gw.limiter.inflight() as f64);
+    metrics::gauge!("vctts_websocket_clients").set(gw.events.clients() as f64);
+}
+
 /// The system status document (`/api/status` and the `system_status` event).
 pub(crate) async fn system_status(gw: &Gateway) -> Value {
     let views = gw.registry.views();
     let mut by_state: BTreeMap<&str, usize> = NodeState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for v in &views {
         *by_state.entry(v.status.as_str()).or_default() += 1;
-    }
-    for s in NodeState::ALL {
-        metrics::gauge!("vctts_nodes", "state" => s.as_str()).set(by_state[s.as_str()] as f64);
     }
     let total = gw.stats.requests.load(Ordering::Relaxed);
     let ok = gw.stats.succeeded.load(Ordering::Relaxed);

@@ -5,4 +5,6 @@
 mod bad_input;
 mod cli;
 mod cluster;
+mod fuzz;
 mod harness;
+mod security;
