@@ -78,8 +78,13 @@ fn load(spec: &ModelSpec) -> std::result::Result<Box<dyn Engine>, EngineError> {
 
 impl XttsEngine {
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, vctts_xtts_text::FrontEnd::default())
+    }
+
+    /// Load with a configured text front end (a pinyin converter enables Chinese).
+    pub fn load_with(dir: &Path, device: &Device, front: vctts_xtts_text::FrontEnd) -> Result<Self> {
         let model = XttsModel::load(dir, device)?;
-        let text = TextFrontEnd::from_file(&dir.join("vocab.json"))?;
+        let text = TextFrontEnd::from_file_with(&dir.join("vocab.json"), front)?;
         let speakers_file = dir.join("speakers_xtts.pth");
         let mut presets = Vec::new();
         if speakers_file.is_file() {
@@ -105,7 +110,7 @@ impl XttsEngine {
             engine: ENGINE_NAME.into(),
             model: format!("xtts-v2 ({} layers, {} channels)", a.gpt_layers, a.gpt_n_model_channels),
             sample_rate: model.output_sample_rate(),
-            languages: model.config.normalized_languages(),
+            languages: model.config.normalized_languages().into_iter().filter(|l| text.can_speak(l)).collect(),
             voices: presets.iter().map(|(p, _)| p.clone()).collect(),
             voice_cloning: true,
         };
@@ -144,7 +149,7 @@ impl XttsEngine {
     fn language(&self, job: &SynthesisJob) -> Result<String> {
         let requested = job.language.clone().unwrap_or_else(|| "en".into());
         let lang = normalize_language(&requested);
-        if !self.model.config.supports(&lang) {
+        if !self.info.languages.contains(&lang) {
             return Err(EngineError::UnsupportedLanguage { requested, available: self.info.languages.clone() });
         }
         Ok(lang)
@@ -166,6 +171,30 @@ impl XttsEngine {
             do_sample,
             seed,
         })
+    }
+
+    /// Split `text` into sentences under the language's limit and tokenize them all, so that a
+    /// bad sentence fails before any audio is sent. Sentences with nothing to say are skipped.
+    pub fn plan(&self, text: &str, lang: &str) -> Result<Vec<Vec<u32>>> {
+        let mut token_lists = Vec::new();
+        for s in self.text.split(text, lang)? {
+            let ids = match self.text.encode(&s, lang) {
+                Err(EngineError::EmptyText) => continue,
+                r => r?,
+            };
+            if ids.len() >= self.model.gpt.max_text_tokens {
+                return Err(EngineError::InvalidInput(format!(
+                    "a sentence has {} text tokens; XTTS takes fewer than {} (shorten it)",
+                    ids.len(),
+                    self.model.gpt.max_text_tokens
+                )));
+            }
+            token_lists.push(ids);
+        }
+        if token_lists.is_empty() {
+            return Err(EngineError::EmptyText);
+        }
+        Ok(token_lists)
     }
 
     /// Synthesize one sentence's token ids, pushing chunks to `sink`.
@@ -322,23 +351,7 @@ impl Engine for XttsEngine {
         let params = self.sampling(&job.options, job.seed)?;
         let chunk_size = option_u64(&job.options, "stream_chunk_size", DEFAULT_STREAM_CHUNK, 0..=10_000)? as usize;
         let overlap = option_u64(&job.options, "overlap_wav_len", DEFAULT_OVERLAP, 0..=48_000)? as usize;
-        let sentences = self.text.split(&job.text, &lang);
-        if sentences.is_empty() {
-            return Err(EngineError::EmptyText);
-        }
-        // tokenize everything first so a bad sentence fails before any audio is sent
-        let mut token_lists = Vec::with_capacity(sentences.len());
-        for s in &sentences {
-            let ids = self.text.encode(s, &lang)?;
-            if ids.len() >= self.model.gpt.max_text_tokens {
-                return Err(EngineError::InvalidInput(format!(
-                    "a sentence has {} text tokens; XTTS takes fewer than {} (shorten it)",
-                    ids.len(),
-                    self.model.gpt.max_text_tokens
-                )));
-            }
-            token_lists.push(ids);
-        }
+        let token_lists = self.plan(&job.text, &lang)?;
         let sr = self.model.output_sample_rate();
         let mut stats = SynthStats { sample_rate: sr, ..Default::default() };
         for (i, ids) in token_lists.iter().enumerate() {

@@ -67,6 +67,14 @@ impl XttsModel {
     }
 
     pub fn from_weights(config: XttsConfig, tokens: TokenInfo, w: &Weights, device: &Device) -> Result<Self> {
+        // a few tensors every XTTS-v2 has: a clear error for another model's checkpoint
+        for key in [
+            "gpt.mel_head.weight",
+            "gpt.conditioning_perceiver.latents",
+            "hifigan_decoder.waveform_decoder.conv_pre.weight",
+        ] {
+            w.get(key)?;
+        }
         let a = &config.model_args;
         let dim = a.gpt_n_model_channels;
         let gpt = Gpt::load(&w.pp("gpt"), a, &tokens, device)?;

@@ -94,6 +94,12 @@ pub fn random_weights(config: &XttsConfig, n_text: usize, device: &Device) -> Re
     g.randn("gpt.mel_pos_embedding.emb.weight", &[a.gpt_max_audio_tokens + 3, c], 0.1)?;
     g.randn("gpt.text_pos_embedding.emb.weight", &[a.gpt_max_text_tokens + 2, c], 0.1)?;
     g.linear("gpt.mel_head", a.gpt_num_audio_tokens, c, true)?;
+    // never pick the stop code, so a benchmark generates as many codes as it asks for
+    let mut bias = vec![0f32; a.gpt_num_audio_tokens];
+    if let Some(b) = bias.get_mut(a.gpt_stop_audio_token as usize) {
+        *b = -1e4;
+    }
+    g.vec("gpt.mel_head.bias", bias, &[a.gpt_num_audio_tokens])?;
     g.linear("gpt.text_head", n_text, c, true)?;
     // conditioning encoder (6 blocks) and perceiver (2 layers, 8 x 64 heads)
     g.conv1d("gpt.conditioning_encoder.init", c, 80, 1, true)?;

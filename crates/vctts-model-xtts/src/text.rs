@@ -1,62 +1,43 @@
-//! Text → token ids for the GPT.
-//!
-//! The full XTTS front end (multilingual cleaners, number expansion, pinyin, romanisation)
-//! lives in the `vctts-xtts-text` crate; until it is wired in, this is upstream's
-//! `VoiceBpeTokenizer.encode` without the cleaners: lower-case, `[lang]` prefix, spaces as
-//! `[SPACE]`, BPE from the release's `vocab.json`. Sentence splitting uses upstream's
-//! per-language character limits.
+//! Text → token ids for the GPT, through the `vctts-xtts-text` front end (upstream's
+//! multilingual cleaners, number expansion, romanisation and the BPE tokenizer with language
+//! tokens), and sentence splitting by upstream's per-language character limits.
 
 use std::path::Path;
 
-use vctts_engine::EngineError;
+use vctts_xtts_text::{split_for_language, FrontEnd, XttsTokenizer};
 
 use crate::Result;
 
 pub struct TextFrontEnd {
-    tokenizer: tokenizers::Tokenizer,
-}
-
-/// Upstream's `char_limits` (characters per sentence before splitting).
-pub fn char_limit(lang: &str) -> usize {
-    match lang {
-        "en" => 250,
-        "de" => 253,
-        "fr" => 273,
-        "es" => 239,
-        "it" => 213,
-        "pt" => 203,
-        "pl" => 224,
-        "zh" => 82,
-        "ar" => 166,
-        "cs" => 186,
-        "ru" => 182,
-        "nl" => 251,
-        "tr" => 226,
-        "ja" => 71,
-        "hu" => 224,
-        "ko" => 95,
-        "hi" => 150,
-        _ => 250,
-    }
+    tokenizer: XttsTokenizer,
 }
 
 impl TextFrontEnd {
+    /// The release `vocab.json` with the default front end (no pinyin converter: Chinese is off).
     pub fn from_file(file: &Path) -> Result<Self> {
-        let tokenizer = tokenizers::Tokenizer::from_file(file)
-            .map_err(|e| EngineError::ModelFiles(format!("cannot load the tokenizer {}: {e}", file.display())))?;
-        Ok(Self { tokenizer })
+        Self::from_file_with(file, FrontEnd::default())
     }
 
-    /// Split `text` into sentences no longer than the language's limit.
-    pub fn split(&self, text: &str, lang: &str) -> Vec<String> {
-        vctts_core::text::split_sentences(text, char_limit(lang))
+    /// With a configured front end (e.g. `FrontEnd::new().with_pinyin(..)` for Chinese).
+    pub fn from_file_with(file: &Path, front: FrontEnd) -> Result<Self> {
+        vctts_xtts_text::warm_up();
+        Ok(Self { tokenizer: XttsTokenizer::from_file(file)?.with_front_end(front) })
     }
 
-    /// Token ids of one sentence in `lang` (normalised: `zh`, not `zh-cn`).
+    /// Whether `lang` (any accepted code) is in this vocabulary and the front end can prepare
+    /// text for it (Chinese needs a pinyin converter, Japanese a MeCab port: both may be missing).
+    pub fn can_speak(&self, lang: &str) -> bool {
+        self.tokenizer.language(lang).is_ok()
+            && !matches!(self.tokenizer.preprocess("a 1.", lang), Err(vctts_engine::EngineError::Unsupported(_)))
+    }
+
+    /// Split `text` into sentences no longer than the language's limit (upstream `split_sentence`).
+    pub fn split(&self, text: &str, lang: &str) -> Result<Vec<String>> {
+        Ok(split_for_language(text, self.tokenizer.language(lang)?))
+    }
+
+    /// Token ids of one sentence, as upstream's `tokenizer.encode(sent.strip().lower(), lang)`.
     pub fn encode(&self, sentence: &str, lang: &str) -> Result<Vec<u32>> {
-        let tag = if lang == "zh" { "zh-cn" } else { lang };
-        let txt = format!("[{tag}]{}", sentence.trim().to_lowercase()).replace(' ', "[SPACE]");
-        let enc = self.tokenizer.encode(txt, false).map_err(|e| EngineError::Internal(format!("tokenizer: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        self.tokenizer.encode(&sentence.trim().to_lowercase(), lang)
     }
 }

@@ -63,7 +63,11 @@ fn info_lists_presets_and_languages() {
     assert_eq!(info.engine, "xtts");
     assert_eq!(info.sample_rate, 24000);
     assert!(info.voice_cloning);
-    assert!(info.languages.contains(&"zh".to_string()) && info.languages.contains(&"en".to_string()));
+    for l in ["en", "es", "fr", "de", "ru", "ko"] {
+        assert!(info.languages.contains(&l.to_string()), "{l} missing from {:?}", info.languages);
+    }
+    // Chinese needs a pinyin converter (none configured here); Japanese has no front end yet
+    assert!(!info.languages.contains(&"zh".to_string()) && !info.languages.contains(&"ja".to_string()));
     let ids: Vec<&str> = info.voices.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids, ["tiny-high", "tiny-low"]);
 }
@@ -199,7 +203,11 @@ fn truncated_checkpoint_is_a_clear_error() {
 fn another_models_checkpoint_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     copy_model(dir.path());
-    // speakers_xtts.pth is a real torch zip checkpoint, but not an XTTS state dict
+    // another network saved as {"model": state_dict}
+    std::fs::copy(fixtures().join("other_model.pth"), dir.path().join("model.pth")).unwrap();
+    let msg = load_err(dir.path());
+    assert!(msg.contains("not an XTTS-v2 checkpoint"), "{msg}");
+    // a torch checkpoint without a `model` state dict at all
     std::fs::copy(fixtures().join("tiny/speakers_xtts.pth"), dir.path().join("model.pth")).unwrap();
     let msg = load_err(dir.path());
     assert!(msg.contains("not an XTTS checkpoint"), "{msg}");
@@ -216,4 +224,20 @@ fn missing_files_are_clear_errors() {
     }
     let msg = load_err(Path::new("/nonexistent/xtts"));
     assert!(msg.contains("does not exist"), "{msg}");
+}
+
+#[test]
+fn long_text_is_split_not_refused() {
+    let text: String = "This is a sentence of moderate length that keeps going for quite a while, doesn't it? "
+        .repeat(60)
+        .chars()
+        .take(5000)
+        .collect();
+    let plan = engine().plan(&text, "en").unwrap();
+    assert!(plan.len() >= 20, "{} sentences", plan.len());
+    assert!(plan.iter().all(|ids| !ids.is_empty() && ids.len() < 402));
+    // no punctuation at all: still split under the limit
+    let words = "word ".repeat(1000);
+    let plan = engine().plan(&words, "en").unwrap();
+    assert!(plan.len() >= 20 && plan.iter().all(|ids| ids.len() < 402));
 }

@@ -195,3 +195,30 @@ fn greedy_end_to_end_matches() {
         assert!(d <= 1e-4, "{lang} e2e audio: {d}");
     }
 }
+
+/// Older checkpoints store weight norm as `weight_g`/`weight_v`: the same model must come out.
+#[test]
+fn legacy_weight_norm_layout_gives_the_same_decoder() {
+    use vctts_model_xtts::checkpoint::{fold_weight_norm, load_state_dict, Weights};
+    use vctts_model_xtts::config::{TokenInfo, XttsConfig};
+    let dir = fixtures().join("tiny");
+    let raw = load_state_dict(&dir.join("model.pth"), &Device::Cpu).unwrap();
+    let mut legacy: HashMap<String, Tensor> = raw
+        .into_iter()
+        .map(|(k, v)| {
+            let k = k
+                .replace(".parametrizations.weight.original0", ".weight_g")
+                .replace(".parametrizations.weight.original1", ".weight_v");
+            (k, v)
+        })
+        .collect();
+    assert!(legacy.keys().any(|k| k.ends_with(".weight_g")));
+    fold_weight_norm(&mut legacy).unwrap();
+    let cfg = XttsConfig::from_file(&dir.join("config.json")).unwrap();
+    let tokens = TokenInfo::from_vocab_json(&std::fs::read_to_string(dir.join("vocab.json")).unwrap()).unwrap();
+    let m = XttsModel::from_weights(cfg, tokens, &Weights::new(legacy), &Device::Cpu).unwrap();
+    let d = load("decoder.safetensors");
+    let wav = m.decode(&d["latents"], &d["speaker_embedding"], 1.0).unwrap();
+    let want = d["wav"].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert!(max_abs_vec(&wav, &want) <= 1e-4);
+}

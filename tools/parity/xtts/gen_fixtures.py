@@ -207,6 +207,13 @@ def write_wav_f32(path: Path, audio: torch.Tensor, sr: int):
     path.write_bytes(header + data)
 
 
+def write_other_checkpoint(path: Path):
+    """A torch checkpoint of another model in the same `{"model": state_dict}` layout (bad-input test)."""
+    torch.manual_seed(0)
+    other = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 3), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    torch.save({"model": other.state_dict(), "iteration": 1}, path)
+
+
 def contiguous(d):
     return {k: v.detach().contiguous() for k, v in d.items()}
 
@@ -436,6 +443,7 @@ def main():
     finally:
         torch.multinomial = orig_multinomial
     save_file(contiguous(stream), OUT / "stream.safetensors")
+    write_other_checkpoint(OUT / "other_model.pth")
     (OUT / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
 
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
