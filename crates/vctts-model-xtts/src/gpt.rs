@@ -190,13 +190,12 @@ impl Gpt {
             };
             let (q, k, v) = (split(0)?, split(1)?, split(2)?);
             let (k, v) = cache.append(&k, &v).map_err(cerr)?;
-            let mut att =
-                (q.matmul(&k.t().map_err(cerr)?.contiguous().map_err(cerr)?).map_err(cerr)? * scale).map_err(cerr)?;
+            let mut att = (q.matmul(&k.t().map_err(cerr)?).map_err(cerr)? * scale).map_err(cerr)?;
             if let Some(m) = &mask {
                 att = att.broadcast_add(m).map_err(cerr)?;
             }
             let att = candle_nn::ops::softmax_last_dim(&att).map_err(cerr)?;
-            let y = att.matmul(&v.contiguous().map_err(cerr)?).map_err(cerr)?; // [1, H, L, hd]
+            let y = att.matmul(&v).map_err(cerr)?; // [1, H, L, hd]
             let y = y.transpose(1, 2).map_err(cerr)?.reshape((1, l, c)).map_err(cerr)?;
             x = (x + b.c_proj.forward(&y)?).map_err(cerr)?;
             let h = b.ln_2.forward(&x)?;
