@@ -147,7 +147,11 @@ impl HifiDecoder {
         }
         for up in &self.ups {
             o = leaky_relu(&o, LRELU_SLOPE)?;
-            o = o.conv_transpose1d(&up.w, up.padding, 0, up.stride, 1, 1).map_err(cerr)?;
+            // candle's fast (col2im) path needs padding 0: convolve unpadded, then trim `padding`
+            // samples on each side, which is what the padded transposed convolution computes
+            o = o.conv_transpose1d(&up.w, 0, 0, up.stride, 1, 1).map_err(cerr)?;
+            let full = o.dim(2).map_err(cerr)?;
+            o = o.narrow(2, up.padding, full - 2 * up.padding).map_err(cerr)?.contiguous().map_err(cerr)?;
             o = o.broadcast_add(&up.b.reshape((1, (), 1)).map_err(cerr)?).map_err(cerr)?;
             if let Some(c) = &up.cond {
                 o = o.broadcast_add(&c.forward(g)?).map_err(cerr)?;

@@ -31,11 +31,54 @@ impl Conv2d {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(&self.w, self.padding, self.stride, 1, 1).map_err(cerr)?;
+        let y = self.conv_im2col(x)?;
         match &self.b {
             Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1)).map_err(cerr)?).map_err(cerr),
             None => Ok(y),
         }
+    }
+}
+
+/// Keep every `stride`-th element of dim `d` of a tensor whose size there is `(out - 1) * stride + 1`.
+fn subsample(x: &Tensor, d: usize, stride: usize, out: usize) -> Result<Tensor> {
+    if stride == 1 {
+        return Ok(x.clone());
+    }
+    let n = x.dim(d).map_err(cerr)?;
+    let x = x.pad_with_zeros(d, 0, out * stride - n).map_err(cerr)?;
+    let mut shape = x.dims().to_vec();
+    shape[d] = out;
+    shape.insert(d + 1, stride);
+    x.reshape(shape).map_err(cerr)?.narrow(d + 1, 0, 1).map_err(cerr)?.squeeze(d + 1).map_err(cerr)
+}
+
+impl Conv2d {
+    /// Convolution as one matrix product over unfolded patches (candle's CPU conv2d is direct
+    /// and slow); same arithmetic as `conv2d(weight, padding, stride)`.
+    fn conv_im2col(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, c, h, w) = x.dims4().map_err(cerr)?;
+        let (o, _, kh, kw) = self.w.dims4().map_err(cerr)?;
+        let (p, s) = (self.padding, self.stride);
+        let oh = (h + 2 * p - kh) / s + 1;
+        let ow = (w + 2 * p - kw) / s + 1;
+        let xp = if p > 0 {
+            x.pad_with_zeros(2, p, p).map_err(cerr)?.pad_with_zeros(3, p, p).map_err(cerr)?
+        } else {
+            x.clone()
+        };
+        let mut patches = Vec::with_capacity(kh * kw);
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let t =
+                    xp.narrow(2, ky, (oh - 1) * s + 1).map_err(cerr)?.narrow(3, kx, (ow - 1) * s + 1).map_err(cerr)?;
+                let t = subsample(&subsample(&t, 2, s, oh)?, 3, s, ow)?;
+                patches.push(t);
+            }
+        }
+        let cols = Tensor::stack(&patches, 2).map_err(cerr)?.reshape((b, c * kh * kw, oh * ow)).map_err(cerr)?;
+        let wm = self.w.reshape((o, c * kh * kw)).map_err(cerr)?;
+        let y = wm.broadcast_matmul(&cols).map_err(cerr)?;
+        y.reshape((b, o, oh, ow)).map_err(cerr)
     }
 }
 
