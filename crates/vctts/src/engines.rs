@@ -5,6 +5,7 @@ use vctts_engine::EngineKind;
 /// Every engine this build offers, the default first.
 pub fn all() -> Vec<EngineKind> {
     vec![
+        vctts_model_xtts::KIND,
         #[cfg(feature = "test-engine")]
         vctts_engine::tone::KIND,
     ]
