@@ -20,6 +20,7 @@ pub struct Weights {
     path: PathBuf,
     tensors: HashMap<String, Tensor>,
     random: Option<Mutex<RandomWeights>>,
+    cpu_kernels: bool,
 }
 
 struct RandomWeights {
@@ -116,7 +117,7 @@ impl Weights {
             };
             tensors.insert(name, t.to_device(device).map_err(corrupt)?);
         }
-        Ok(Self { path: path.to_path_buf(), tensors, random: None })
+        Ok(Self { path: path.to_path_buf(), tensors, random: None, cpu_kernels: true })
     }
 
     /// Random weights (fan-in scaled), drawn as the model asks for them: the
@@ -126,7 +127,18 @@ impl Weights {
             path: PathBuf::from("<random weights>"),
             tensors: HashMap::new(),
             random: Some(Mutex::new(RandomWeights { rng: StdRng::seed_from_u64(seed), device: device.clone() })),
+            cpu_kernels: true,
         }
+    }
+
+    /// Whether layers on the CPU use this crate's own kernels (the default) or
+    /// candle's generic operations (the path other devices take).
+    pub fn cpu_kernels(&self) -> bool {
+        self.cpu_kernels
+    }
+
+    pub fn set_cpu_kernels(&mut self, on: bool) {
+        self.cpu_kernels = on;
     }
 
     pub fn is_random(&self) -> bool {

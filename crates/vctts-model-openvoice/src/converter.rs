@@ -64,8 +64,21 @@ impl ToneColorConverter {
 
     /// Load from an explicit config and checkpoint.
     pub fn from_files(config: &Path, checkpoint: &Path, device: &Device) -> Result<Self, EngineError> {
+        Self::from_files_with(config, checkpoint, device, true)
+    }
+
+    /// Like [`from_files`](Self::from_files); `cpu_kernels: false` makes a CPU
+    /// converter run candle's generic operations, the code path GPUs take
+    /// (tests use it to check that path against the reference too).
+    pub fn from_files_with(
+        config: &Path,
+        checkpoint: &Path,
+        device: &Device,
+        cpu_kernels: bool,
+    ) -> Result<Self, EngineError> {
         let cfg = ConverterConfig::from_file(config)?;
-        let ws = Weights::from_pth(checkpoint, device)?;
+        let mut ws = Weights::from_pth(checkpoint, device)?;
+        ws.set_cpu_kernels(cpu_kernels);
         check_model_kind(&ws)?;
         Self::build(cfg, &ws, device)
     }

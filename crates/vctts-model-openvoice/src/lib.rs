@@ -8,10 +8,14 @@
 mod checkpoint;
 pub mod config;
 mod converter;
+mod cpu;
+mod engine;
 mod model;
 mod nn;
+pub mod reference;
 pub mod spectrogram;
 
 pub use checkpoint::Weights;
 pub use config::ConverterConfig;
 pub use converter::{Noise, ToneColorConverter};
+pub use engine::{default_base_dir, OpenVoiceEngine, ToneColour, DEFAULT_BASE, DEFAULT_TAU, ENGINE_NAME, KIND};

@@ -8,7 +8,7 @@ use candle_core::{Device, Result, Tensor};
 
 use crate::checkpoint::Weights;
 use crate::config::{fixed, ConverterConfig};
-use crate::nn::{leaky_relu, runtime, Conv1d, Conv2d, ConvTranspose1d, Gru, LayerNorm, Linear};
+use crate::nn::{gate, mean, runtime, Conv1d, Conv2d, ConvTranspose1d, Gru, LayerNorm, Linear};
 use vctts_engine::EngineError;
 
 type LoadResult<T> = std::result::Result<T, EngineError>;
@@ -20,6 +20,7 @@ struct WaveNet {
     res_skip: Vec<Conv1d>,
     cond: Conv1d,
     hidden: usize,
+    fast: bool,
 }
 
 impl WaveNet {
@@ -42,32 +43,29 @@ impl WaveNet {
             res_skip.push(Conv1d::load(ws, &format!("{prefix}.res_skip_layers.{i}"), hidden, out, 1, 1, 0, true)?);
         }
         let cond = Conv1d::load(ws, &format!("{prefix}.cond_layer"), gin, 2 * hidden * layers, 1, 1, 0, true)?;
-        Ok(Self { in_layers, res_skip, cond, hidden })
+        Ok(Self { in_layers, res_skip, cond, hidden, fast: ws.cpu_kernels() })
     }
 
     /// `x`: `[1, H, T]`, `g`: `[1, gin, 1]`.
+    ///
+    /// The residual stream and the skip sum are kept stacked in one `[1, 2H, T]`
+    /// state; each layer's 1x1 `res_skip` convolution adds its output onto that
+    /// state in one go (`x += rs[:H]`, `skip += rs[H:]`).
     fn forward(&self, x: &Tensor, g: &Tensor) -> Result<Tensor> {
         let h = self.hidden;
         let gc = self.cond.forward(g)?;
         let n = self.in_layers.len();
-        let mut x = x.clone();
-        let mut out: Option<Tensor> = None;
+        let mut state = Tensor::cat(&[x, &x.zeros_like()?], 1)?;
         for i in 0..n {
-            let a = self.in_layers[i].forward(&x)?.broadcast_add(&gc.narrow(1, 2 * h * i, 2 * h)?)?;
-            let acts = (a.narrow(1, 0, h)?.tanh()? * candle_nn::ops::sigmoid(&a.narrow(1, h, h)?)?)?;
-            let rs = self.res_skip[i].forward(&acts)?;
-            let skip = if i + 1 < n {
-                x = (x + rs.narrow(1, 0, h)?)?;
-                rs.narrow(1, h, h)?
+            let a = self.in_layers[i].forward(&state.narrow(1, 0, h)?)?;
+            let acts = gate(&a, &gc.narrow(1, 2 * h * i, 2 * h)?, h, self.fast)?;
+            if i + 1 < n {
+                state = self.res_skip[i].forward_fused(&acts, None, Some(&state))?;
             } else {
-                rs
-            };
-            out = Some(match out {
-                Some(o) => (o + skip)?,
-                None => skip,
-            });
+                return self.res_skip[i].forward_fused(&acts, None, Some(&state.narrow(1, h, h)?));
+            }
         }
-        Ok(out.expect("at least one layer"))
+        unreachable!("a WaveNet has at least one layer")
     }
 }
 
@@ -133,8 +131,7 @@ impl Coupling {
         let x1 = x.narrow(1, self.half, self.half)?;
         let h = self.pre.forward(&x0)?;
         let h = self.enc.forward(&h, g)?;
-        let m = self.post.forward(&h)?;
-        let x1 = if reverse { (x1 - m)? } else { (x1 + m)? };
+        let x1 = if reverse { (x1 - self.post.forward(&h)?)? } else { self.post.forward_fused(&h, None, Some(&x1))? };
         Tensor::cat(&[&x0, &x1], 1)
     }
 }
@@ -210,14 +207,13 @@ impl ResBlock {
         match self {
             Self::One(pairs) => {
                 for (c1, c2) in pairs {
-                    let xt = c1.forward(&leaky_relu(&x, slope)?)?;
-                    let xt = c2.forward(&leaky_relu(&xt, slope)?)?;
-                    x = (xt + x)?;
+                    let xt = c1.forward_fused(&x, Some(slope), None)?;
+                    x = c2.forward_fused(&xt, Some(slope), Some(&x))?;
                 }
             }
             Self::Two(convs) => {
                 for c in convs {
-                    x = (c.forward(&leaky_relu(&x, slope)?)? + x)?;
+                    x = c.forward_fused(&x, Some(slope), Some(&x))?;
                 }
             }
         }
@@ -233,6 +229,7 @@ struct Decoder {
     resblocks: Vec<ResBlock>,
     n_kernels: usize,
     conv_post: Conv1d,
+    fast: bool,
 }
 
 impl Decoder {
@@ -254,26 +251,30 @@ impl Decoder {
             ch = cout;
         }
         let conv_post = Conv1d::load(ws, "dec.conv_post", ch, 1, 7, 1, 3, false)?;
-        Ok(Self { conv_pre, cond, ups, resblocks, n_kernels: m.resblock_kernel_sizes.len(), conv_post })
+        Ok(Self {
+            conv_pre,
+            cond,
+            ups,
+            resblocks,
+            n_kernels: m.resblock_kernel_sizes.len(),
+            conv_post,
+            fast: ws.cpu_kernels(),
+        })
     }
 
     /// `z`: `[1, inter, T]`, `g`: `[1, gin, 1]` -> `[1, 1, T * hop]`.
     fn forward(&self, z: &Tensor, g: &Tensor) -> Result<Tensor> {
         let mut x = self.conv_pre.forward(z)?.broadcast_add(&self.cond.forward(g)?)?;
         for (i, up) in self.ups.iter().enumerate() {
-            x = up.forward(&leaky_relu(&x, fixed::LRELU_SLOPE)?)?;
-            let mut acc: Option<Tensor> = None;
-            for rb in &self.resblocks[i * self.n_kernels..(i + 1) * self.n_kernels] {
-                let y = rb.forward(&x)?;
-                acc = Some(match acc {
-                    Some(a) => (a + y)?,
-                    None => y,
-                });
-            }
-            x = (acc.expect("resblocks") / self.n_kernels as f64)?;
+            x = up.forward_fused(&x, Some(fixed::LRELU_SLOPE))?;
+            let ys = self.resblocks[i * self.n_kernels..(i + 1) * self.n_kernels]
+                .iter()
+                .map(|rb| rb.forward(&x))
+                .collect::<Result<Vec<_>>>()?;
+            x = mean(&ys, self.fast)?;
         }
         // The last activation uses torch's default slope (0.01), not the blocks' 0.1.
-        let x = self.conv_post.forward(&leaky_relu(&x, 0.01)?)?;
+        let x = self.conv_post.forward_fused(&x, Some(0.01), None)?;
         x.tanh()
     }
 }

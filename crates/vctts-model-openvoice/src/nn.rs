@@ -1,13 +1,15 @@
 //! The few layer types the converter is made of, on candle tensors. Every input
 //! here has batch size 1 (`[1, C, T]` for 1-d layers).
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{Result, Storage, Tensor, D};
+use rayon::prelude::*;
 
 use crate::checkpoint::Weights;
+use crate::cpu::{Conv1dKernel, ConvTranspose1dKernel};
 use vctts_engine::EngineError;
 
-/// A 1-d convolution (stride 1) with optional dilation, "same"-style padding
-/// given explicitly, and an optional bias.
+/// A 1-d convolution (stride 1) with optional dilation, explicit padding and
+/// an optional bias. On the CPU it runs on [`crate::cpu`]'s kernels.
 #[derive(Clone)]
 pub struct Conv1d {
     /// `[c_out, c_in, k]`, or `[c_out, c_in]` when `k == 1` (then it runs as a matmul).
@@ -16,6 +18,8 @@ pub struct Conv1d {
     k: usize,
     padding: usize,
     dilation: usize,
+    c_out: usize,
+    cpu: Option<Conv1dKernel>,
 }
 
 impl Conv1d {
@@ -31,21 +35,66 @@ impl Conv1d {
         bias: bool,
     ) -> std::result::Result<Self, EngineError> {
         let w = ws.weight(prefix, &[c_out, c_in, k])?;
+        let b = if bias { Some(ws.bias(prefix, c_out)?) } else { None };
+        let cpu = if w.device().is_cpu() && ws.cpu_kernels() {
+            let wv = w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(runtime)?;
+            let bv = b.as_ref().map(|b| b.to_vec1::<f32>()).transpose().map_err(runtime)?;
+            Some(Conv1dKernel::new(&wv, bv.as_deref(), c_in, c_out, k, dilation, padding))
+        } else {
+            None
+        };
         let w = if k == 1 { w.reshape((c_out, c_in)).map_err(runtime)? } else { w };
-        let b = if bias { Some(ws.bias(prefix, c_out)?.reshape((1, c_out, 1)).map_err(runtime)?) } else { None };
-        Ok(Self { w, b, k, padding, dilation })
+        let b = b.map(|b| b.reshape((1, c_out, 1))).transpose().map_err(runtime)?;
+        Ok(Self { w, b, k, padding, dilation, c_out, cpu })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_fused(x, None, None)
+    }
+
+    /// `conv(leaky_relu(x, slope)) + residual`, the activation and the residual
+    /// being optional.
+    pub fn forward_fused(&self, x: &Tensor, slope: Option<f64>, residual: Option<&Tensor>) -> Result<Tensor> {
+        if let Some(kern) = &self.cpu {
+            let t = x.dim(2)?;
+            let t_out = kern.out_len(t);
+            let y = with_cpu_slice(x, |xs| match residual {
+                Some(r) => with_cpu_slice(r, |rs| kern.forward(xs, t, slope.map(|s| s as f32), Some(rs))),
+                None => Ok(kern.forward(xs, t, slope.map(|s| s as f32), None)),
+            })??;
+            return Tensor::from_vec(y, (1, self.c_out, t_out), x.device());
+        }
+        let x = match slope {
+            Some(s) => leaky_relu(x, s)?,
+            None => x.clone(),
+        };
         let y = if self.k == 1 {
             self.w.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
         } else {
             x.conv1d(&self.w, self.padding, 1, self.dilation, 1)?
         };
-        match &self.b {
-            Some(b) => y.broadcast_add(b),
+        let y = match &self.b {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        match residual {
+            Some(r) => y + r,
             None => Ok(y),
         }
+    }
+}
+
+/// Run `f` on the elements of a CPU f32 tensor (made contiguous if needed).
+pub fn with_cpu_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        Storage::Cpu(cpu) => {
+            let all = cpu.as_slice::<f32>()?;
+            let start = layout.start_offset();
+            Ok(f(&all[start..start + t.elem_count()]))
+        }
+        _ => candle_core::bail!("expected a CPU tensor"),
     }
 }
 
@@ -58,6 +107,8 @@ pub struct ConvTranspose1d {
     b: Tensor,
     stride: usize,
     padding: usize,
+    c_out: usize,
+    cpu: Option<ConvTranspose1dKernel>,
 }
 
 impl ConvTranspose1d {
@@ -72,13 +123,31 @@ impl ConvTranspose1d {
         padding: usize,
     ) -> std::result::Result<Self, EngineError> {
         let w = ws.weight(prefix, &[c_in, c_out, k])?;
-        let b = ws.bias(prefix, c_out)?.reshape((1, c_out, 1)).map_err(runtime)?;
-        Ok(Self { w, b, stride, padding })
+        let b = ws.bias(prefix, c_out)?;
+        let cpu = if w.device().is_cpu() && ws.cpu_kernels() {
+            let wv = w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(runtime)?;
+            let bv = b.to_vec1::<f32>().map_err(runtime)?;
+            Some(ConvTranspose1dKernel::new(&wv, &bv, c_in, c_out, k, stride, padding))
+        } else {
+            None
+        };
+        let b = b.reshape((1, c_out, 1)).map_err(runtime)?;
+        Ok(Self { w, b, stride, padding, c_out, cpu })
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // candle's fast CPU path (matmul + overlap-add) needs padding 0: compute
-        // the full output and cut the padding off both ends, which is the same thing.
+    /// `conv_transpose(leaky_relu(x, slope))`, the activation being optional.
+    pub fn forward_fused(&self, x: &Tensor, slope: Option<f64>) -> Result<Tensor> {
+        if let Some(kern) = &self.cpu {
+            let t = x.dim(2)?;
+            let y = with_cpu_slice(x, |xs| kern.forward(xs, t, slope.map(|s| s as f32)))?;
+            return Tensor::from_vec(y, (1, self.c_out, kern.out_len(t)), x.device());
+        }
+        let x = match slope {
+            Some(s) => leaky_relu(x, s)?,
+            None => x.clone(),
+        };
+        // candle's fast path (matmul + overlap-add) needs padding 0: compute the
+        // full output and cut the padding off both ends, which is the same thing.
         let y = x.conv_transpose1d(&self.w, 0, 0, self.stride, 1, 1)?;
         let full = y.dim(2)?;
         let y = y.narrow(2, self.padding, full - 2 * self.padding)?;
@@ -203,6 +272,52 @@ impl Gru {
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// WaveNet's gated activation: `tanh(a[:h] + g[:h]) * sigmoid(a[h:] + g[h:])`
+/// for `a`: `[1, 2h, T]` and a per-channel condition `g`: `[1, 2h, 1]`.
+pub fn gate(a: &Tensor, g: &Tensor, h: usize, fast: bool) -> Result<Tensor> {
+    if fast && a.device().is_cpu() {
+        let t = a.dim(2)?;
+        let gv = g.flatten_all()?.to_vec1::<f32>()?;
+        let out = with_cpu_slice(a, |av| {
+            let mut out = vec![0f32; h * t];
+            out.par_chunks_mut(t).enumerate().for_each(|(c, row)| {
+                let (ta, sa) = (&av[c * t..(c + 1) * t], &av[(h + c) * t..(h + c + 1) * t]);
+                let (tg, sg) = (gv[c], gv[h + c]);
+                for ((o, &x), &y) in row.iter_mut().zip(ta).zip(sa) {
+                    *o = (x + tg).tanh() * sigmoid(y + sg);
+                }
+            });
+            out
+        })?;
+        return Tensor::from_vec(out, (1, h, t), a.device());
+    }
+    let a = a.broadcast_add(g)?;
+    a.narrow(1, 0, h)?.tanh()? * candle_nn::ops::sigmoid(&a.narrow(1, h, h)?)?
+}
+
+/// The element-wise mean of tensors of one shape.
+pub fn mean(xs: &[Tensor], fast: bool) -> Result<Tensor> {
+    let n = xs.len() as f32;
+    if fast && xs[0].device().is_cpu() {
+        let len = xs[0].elem_count();
+        let mut out = vec![0f32; len];
+        for x in xs {
+            with_cpu_slice(x, |v| {
+                out.par_chunks_mut(16 * 1024).zip(v.par_chunks(16 * 1024)).for_each(|(o, v)| {
+                    o.iter_mut().zip(v).for_each(|(o, v)| *o += v);
+                })
+            })?;
+        }
+        out.par_chunks_mut(16 * 1024).for_each(|o| o.iter_mut().for_each(|o| *o /= n));
+        return Tensor::from_vec(out, xs[0].shape(), xs[0].device());
+    }
+    let mut acc = xs[0].clone();
+    for x in &xs[1..] {
+        acc = (acc + x)?;
+    }
+    acc / n as f64
 }
 
 pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {

@@ -22,9 +22,16 @@ struct Case {
 }
 
 impl Case {
-    fn load(name: &str) -> Self {
+    fn load(name: &str, cpu_kernels: bool) -> Self {
         let dir = fixture_dir(name);
-        let conv = ToneColorConverter::load(&dir, &Device::Cpu).expect("fixture converter loads");
+        let conv = if cpu_kernels {
+            // The public entry point, exactly as the engine loads a release.
+            ToneColorConverter::load(&dir, &Device::Cpu)
+        } else {
+            let c = dir.join("converter");
+            ToneColorConverter::from_files_with(&c.join("config.json"), &c.join("checkpoint.pth"), &Device::Cpu, false)
+        }
+        .expect("fixture converter loads");
         let fx = candle_core::safetensors::load(dir.join("fixtures.safetensors"), &Device::Cpu).expect("fixtures");
         Self { conv, fx }
     }
@@ -111,8 +118,8 @@ fn end_to_end_matches(c: &Case) {
     assert!(max_abs_diff(&c.v("e2e_tau0"), &c.v("e2e_tau03")) > 1e-3);
 }
 
-fn all_stages(name: &str) {
-    let c = Case::load(name);
+fn all_stages(name: &str, cpu_kernels: bool) {
+    let c = Case::load(name, cpu_kernels);
     spectrogram_matches(&c);
     embedding_matches(&c);
     posterior_matches(&c);
@@ -124,12 +131,23 @@ fn all_stages(name: &str) {
 /// Model A: the V2 layout (resblock "1", zero_g, weight_g/weight_v, float32).
 #[test]
 fn parity_v2_layout() {
-    all_stages("tiny");
+    all_stages("tiny", true);
+}
+
+/// The same through candle's generic operations (the path a GPU takes).
+#[test]
+fn parity_v2_layout_generic_ops() {
+    all_stages("tiny", false);
 }
 
 /// Model B: resblock "2", zero_g false, window shorter than the FFT,
 /// `parametrizations.weight.original0/1` weight norm, float16 storage.
 #[test]
 fn parity_variant_b() {
-    all_stages("tiny_b");
+    all_stages("tiny_b", true);
+}
+
+#[test]
+fn parity_variant_b_generic_ops() {
+    all_stages("tiny_b", false);
 }
