@@ -43,7 +43,8 @@ impl ToneColorConverter {
         if !model_dir.is_dir() {
             return Err(EngineError::ModelFiles(format!(
                 "model folder {} does not exist; expected a folder holding converter/config.json and \
-                 converter/checkpoint.pth from the OpenVoice V2 release",
+                 converter/checkpoint.pth from the OpenVoice V2 release (pass it with --model-dir, or see \
+                 scripts/setup.d/50-openvoice.sh)",
                 model_dir.display()
             )));
         }

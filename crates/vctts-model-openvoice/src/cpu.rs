@@ -91,15 +91,15 @@ fn chunk_len(rows: usize, t: usize) -> usize {
 /// Copy `x` (`c x t`) into a zero-padded `c x (pad_l + t + pad_r)` buffer,
 /// applying a leaky ReLU on the way if `slope` is given.
 fn pad_input(x: &[f32], c: usize, t: usize, pad_l: usize, pad_r: usize, slope: Option<f32>) -> Vec<f32> {
-    let tp = pad_l + t + pad_r;
-    let mut out = vec![0f32; c * tp];
-    out.par_chunks_mut(tp).zip(x.par_chunks(t)).for_each(|(o, xi)| {
-        let dst = &mut o[pad_l..pad_l + t];
+    let mut out = Vec::with_capacity(c * (pad_l + t + pad_r));
+    for xi in x.chunks(t) {
+        out.extend(std::iter::repeat_n(0.0, pad_l));
         match slope {
-            Some(s) => dst.iter_mut().zip(xi).for_each(|(d, &v)| *d = lrelu(v, s)),
-            None => dst.copy_from_slice(xi),
+            Some(s) => out.extend(xi.iter().map(|&v| lrelu(v, s))),
+            None => out.extend_from_slice(xi),
         }
-    });
+        out.extend(std::iter::repeat_n(0.0, pad_r));
+    }
     out
 }
 
@@ -160,12 +160,11 @@ impl Conv1dKernel {
             .par_iter()
             .map(|&t0| {
                 let len = ch.min(t_out - t0);
-                let mut dst = vec![0f32; c_out * len];
-                for (o, row) in dst.chunks_mut(len).enumerate() {
-                    let b = self.bias[o];
+                let mut dst = Vec::with_capacity(c_out * len);
+                for (o, &b) in self.bias.iter().enumerate() {
                     match residual {
-                        Some(r) => row.iter_mut().zip(&r[o * t_out + t0..]).for_each(|(d, &v)| *d = v + b),
-                        None => row.fill(b),
+                        Some(r) => dst.extend(r[o * t_out + t0..o * t_out + t0 + len].iter().map(|&v| v + b)),
+                        None => dst.extend(std::iter::repeat_n(b, len)),
                     }
                 }
                 for j in 0..self.k {
@@ -186,22 +185,24 @@ impl Conv1dKernel {
                 dst
             })
             .collect();
-        assemble(&chunks, &starts, c_out, t_out)
+        assemble(chunks, &starts, c_out, t_out)
     }
 }
 
 /// Put column chunks (`c x len_i` each, starting at `starts[i]`) side by side.
-fn assemble(chunks: &[Vec<f32>], starts: &[usize], c: usize, t: usize) -> Vec<f32> {
+fn assemble(mut chunks: Vec<Vec<f32>>, starts: &[usize], c: usize, t: usize) -> Vec<f32> {
+    debug_assert_eq!(chunks.iter().map(|ch| ch.len()).sum::<usize>(), c * t);
     if chunks.len() == 1 {
-        return chunks[0].clone();
+        return chunks.pop().unwrap_or_default();
     }
-    let mut out = vec![0f32; c * t];
-    out.par_chunks_mut(t).enumerate().for_each(|(o, row)| {
+    let mut out = Vec::with_capacity(c * t);
+    for o in 0..c {
         for (chunk, &t0) in chunks.iter().zip(starts) {
             let len = chunk.len() / c;
-            row[t0..t0 + len].copy_from_slice(&chunk[o * len..(o + 1) * len]);
+            debug_assert_eq!(out.len(), o * t + t0);
+            out.extend_from_slice(&chunk[o * len..(o + 1) * len]);
         }
-    });
+    }
     out
 }
 

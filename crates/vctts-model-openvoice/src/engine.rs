@@ -61,14 +61,24 @@ fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
     Ok(Box::new(OpenVoiceEngine::load(spec, base, &base_spec)?))
 }
 
+fn vctts_home() -> PathBuf {
+    std::env::var_os("VCTTS_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vctts"))
+}
+
 /// Where the base engine's files are: `$VCTTS_OPENVOICE_BASE_DIR`, else
 /// `$VCTTS_HOME/voices/<base>` (`VCTTS_HOME` defaults to `./.vctts`).
 pub fn default_base_dir(base_name: &str) -> PathBuf {
     if let Some(d) = std::env::var_os("VCTTS_OPENVOICE_BASE_DIR") {
         return PathBuf::from(d);
     }
-    let home = std::env::var_os("VCTTS_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vctts"));
-    home.join("voices").join(base_name)
+    vctts_home().join("voices").join(base_name)
+}
+
+/// Where the converter is when no `--model-dir` is given:
+/// `$VCTTS_HOME/voices/openvoice` (holding `converter/config.json` and
+/// `converter/checkpoint.pth`).
+pub fn default_model_dir() -> PathBuf {
+    vctts_home().join("voices").join(ENGINE_NAME)
 }
 
 /// A voice profile's payload (`VoiceProfile::data`, JSON).
@@ -112,17 +122,11 @@ fn candle_device(d: Device) -> Result<candle_core::Device, EngineError> {
 }
 
 impl OpenVoiceEngine {
-    /// Load the converter from `spec.model_dir` and the base engine `base`
-    /// with `base_spec`.
+    /// Load the converter from `spec.model_dir` (default: [`default_model_dir`])
+    /// and the base engine `base` with `base_spec`.
     pub fn load(spec: &ModelSpec, base: EngineKind, base_spec: &ModelSpec) -> Result<Self, EngineError> {
-        let dir = spec.model_dir.as_deref().ok_or_else(|| {
-            EngineError::ModelFiles(
-                "no model folder given: pass --model-dir DIR with DIR/converter/config.json and \
-                 DIR/converter/checkpoint.pth from the OpenVoice V2 release"
-                    .into(),
-            )
-        })?;
-        let conv = ToneColorConverter::load(dir, &candle_device(spec.device)?)?;
+        let dir = spec.model_dir.clone().unwrap_or_else(default_model_dir);
+        let conv = ToneColorConverter::load(&dir, &candle_device(spec.device)?)?;
         let base = (base.load)(base_spec).map_err(|e| match e {
             EngineError::ModelFiles(m) => EngineError::ModelFiles(format!("base engine `{}`: {m}", base.name)),
             other => other,

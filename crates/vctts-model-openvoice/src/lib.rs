@@ -18,4 +18,6 @@ pub mod spectrogram;
 pub use checkpoint::Weights;
 pub use config::ConverterConfig;
 pub use converter::{Noise, ToneColorConverter};
-pub use engine::{default_base_dir, OpenVoiceEngine, ToneColour, DEFAULT_BASE, DEFAULT_TAU, ENGINE_NAME, KIND};
+pub use engine::{
+    default_base_dir, default_model_dir, OpenVoiceEngine, ToneColour, DEFAULT_BASE, DEFAULT_TAU, ENGINE_NAME, KIND,
+};

@@ -269,8 +269,12 @@ fn preset_voices_from_the_voices_folder() {
 
 #[test]
 fn missing_model_folder_and_base_failures() {
-    let err = OpenVoiceEngine::load(&ModelSpec::default(), tone::KIND, &ModelSpec::default()).err().unwrap();
-    assert!(matches!(&err, EngineError::ModelFiles(m) if m.contains("--model-dir")), "{err:?}");
+    let spec = ModelSpec { model_dir: Some("/nonexistent/openvoice".into()), ..Default::default() };
+    let err = OpenVoiceEngine::load(&spec, tone::KIND, &ModelSpec::default()).err().unwrap();
+    assert!(
+        matches!(&err, EngineError::ModelFiles(m) if m.contains("/nonexistent/openvoice") && m.contains("--model-dir")),
+        "{err:?}"
+    );
     // The base engine's own model-file errors are passed on, labelled.
     let spec = ModelSpec { model_dir: Some(fixtures().join("tiny")), ..Default::default() };
     let base_spec = ModelSpec { model_dir: Some("/nonexistent/base".into()), ..Default::default() };
