@@ -110,6 +110,8 @@ pub struct OpenVoiceEngine {
     sources: Mutex<HashMap<String, Arc<Vec<f32>>>>,
     /// Preset target voices from the voices folder: id -> embedding.
     presets: HashMap<String, Vec<f32>>,
+    /// The converter's own compute threads (`ModelSpec::threads`), or rayon's global pool.
+    pool: Option<rayon::ThreadPool>,
 }
 
 fn candle_device(d: Device) -> Result<candle_core::Device, EngineError> {
@@ -131,7 +133,30 @@ impl OpenVoiceEngine {
             EngineError::ModelFiles(m) => EngineError::ModelFiles(format!("base engine `{}`: {m}", base.name)),
             other => other,
         })?;
-        Self::with_base(conv, base, spec.voices_dir.as_deref())
+        let mut engine = Self::with_base(conv, base, spec.voices_dir.as_deref())?;
+        if spec.threads > 0 {
+            engine.set_threads(spec.threads)?;
+        }
+        Ok(engine)
+    }
+
+    /// Run the converter on its own pool of `threads` compute threads instead of
+    /// the process-wide one.
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), EngineError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("openvoice-{i}"))
+            .build()
+            .map_err(|e| EngineError::Internal(format!("cannot start {threads} compute threads: {e}")))?;
+        self.pool = Some(pool);
+        Ok(())
+    }
+
+    fn compute<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
     }
 
     /// Put a loaded converter and a loaded base engine together. `voices_dir`
@@ -181,6 +206,7 @@ impl OpenVoiceEngine {
             base_presets: binfo.voices.iter().map(|v| v.id.clone()).collect(),
             sources: Mutex::new(HashMap::new()),
             presets: HashMap::new(),
+            pool: None,
         };
         if let Some(dir) = voices_dir {
             engine.load_presets(dir)?;
@@ -297,7 +323,7 @@ impl OpenVoiceEngine {
             Ok(a) => &audio[a.start..a.end],
             Err(_) => &audio[..],
         };
-        let se = Arc::new(self.clip_embedding(part)?);
+        let se = Arc::new(self.compute(|| self.clip_embedding(part))?);
         tracing::info!(
             base_voice = %bv.key,
             audio_s = audio.len() as f64 / self.conv.sample_rate() as f64,
@@ -431,7 +457,7 @@ impl Engine for OpenVoiceEngine {
         let audio = clip.resampled(self.conv.sample_rate())?;
         let sr = self.conv.sample_rate();
         let a = analyse(&audio.samples, sr).map_err(|p| EngineError::BadReference(p.to_string()))?;
-        let se = self.clip_embedding(&audio.samples[a.start..a.end])?;
+        let se = self.compute(|| self.clip_embedding(&audio.samples[a.start..a.end]))?;
         let data = serde_json::to_vec(&ToneColour { format: PROFILE_FORMAT.into(), se })
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         Ok(VoiceProfile {
@@ -467,7 +493,7 @@ impl Engine for OpenVoiceEngine {
             let samples = match (&target, &source) {
                 (Some(tgt), Some(src)) if !base_audio.is_empty() => {
                     let seed = job.seed.unwrap_or(0).wrapping_add(i as u64);
-                    self.conv.convert(&base_audio, src, tgt, tau, Noise::Seeded(seed))?
+                    self.compute(|| self.conv.convert(&base_audio, src, tgt, tau, Noise::Seeded(seed)))?
                 }
                 _ => base_audio,
             };

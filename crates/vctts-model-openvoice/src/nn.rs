@@ -12,14 +12,17 @@ use vctts_engine::EngineError;
 /// an optional bias. On the CPU it runs on [`crate::cpu`]'s kernels.
 #[derive(Clone)]
 pub struct Conv1d {
-    /// `[c_out, c_in, k]`, or `[c_out, c_in]` when `k == 1` (then it runs as a matmul).
-    w: Tensor,
-    b: Option<Tensor>,
-    k: usize,
-    padding: usize,
-    dilation: usize,
+    imp: ConvImpl,
     c_out: usize,
-    cpu: Option<Conv1dKernel>,
+}
+
+#[derive(Clone)]
+enum ConvImpl {
+    /// This crate's CPU kernel (the weights live only in its layout).
+    Cpu(Conv1dKernel),
+    /// candle's operations: `w` is `[c_out, c_in, k]`, or `[c_out, c_in]` when
+    /// `k == 1` (then it runs as a matmul); `b` is `[1, c_out, 1]`.
+    Generic { w: Tensor, b: Option<Tensor>, k: usize, padding: usize, dilation: usize },
 }
 
 impl Conv1d {
@@ -36,16 +39,16 @@ impl Conv1d {
     ) -> std::result::Result<Self, EngineError> {
         let w = ws.weight(prefix, &[c_out, c_in, k])?;
         let b = if bias { Some(ws.bias(prefix, c_out)?) } else { None };
-        let cpu = if w.device().is_cpu() && ws.cpu_kernels() {
+        let imp = if w.device().is_cpu() && ws.cpu_kernels() {
             let wv = w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(runtime)?;
             let bv = b.as_ref().map(|b| b.to_vec1::<f32>()).transpose().map_err(runtime)?;
-            Some(Conv1dKernel::new(&wv, bv.as_deref(), c_in, c_out, k, dilation, padding))
+            ConvImpl::Cpu(Conv1dKernel::new(&wv, bv.as_deref(), c_in, c_out, k, dilation, padding))
         } else {
-            None
+            let w = if k == 1 { w.reshape((c_out, c_in)).map_err(runtime)? } else { w };
+            let b = b.map(|b| b.reshape((1, c_out, 1))).transpose().map_err(runtime)?;
+            ConvImpl::Generic { w, b, k, padding, dilation }
         };
-        let w = if k == 1 { w.reshape((c_out, c_in)).map_err(runtime)? } else { w };
-        let b = b.map(|b| b.reshape((1, c_out, 1))).transpose().map_err(runtime)?;
-        Ok(Self { w, b, k, padding, dilation, c_out, cpu })
+        Ok(Self { imp, c_out })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -55,31 +58,35 @@ impl Conv1d {
     /// `conv(leaky_relu(x, slope)) + residual`, the activation and the residual
     /// being optional.
     pub fn forward_fused(&self, x: &Tensor, slope: Option<f64>, residual: Option<&Tensor>) -> Result<Tensor> {
-        if let Some(kern) = &self.cpu {
-            let t = x.dim(2)?;
-            let t_out = kern.out_len(t);
-            let y = with_cpu_slice(x, |xs| match residual {
-                Some(r) => with_cpu_slice(r, |rs| kern.forward(xs, t, slope.map(|s| s as f32), Some(rs))),
-                None => Ok(kern.forward(xs, t, slope.map(|s| s as f32), None)),
-            })??;
-            return Tensor::from_vec(y, (1, self.c_out, t_out), x.device());
-        }
-        let x = match slope {
-            Some(s) => leaky_relu(x, s)?,
-            None => x.clone(),
-        };
-        let y = if self.k == 1 {
-            self.w.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
-        } else {
-            x.conv1d(&self.w, self.padding, 1, self.dilation, 1)?
-        };
-        let y = match &self.b {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
-        };
-        match residual {
-            Some(r) => y + r,
-            None => Ok(y),
+        match &self.imp {
+            ConvImpl::Cpu(kern) => {
+                let t = x.dim(2)?;
+                let t_out = kern.out_len(t);
+                let y = with_cpu_slice(x, |xs| match residual {
+                    Some(r) => with_cpu_slice(r, |rs| kern.forward(xs, t, slope.map(|s| s as f32), Some(rs))),
+                    None => Ok(kern.forward(xs, t, slope.map(|s| s as f32), None)),
+                })??;
+                Tensor::from_vec(y, (1, self.c_out, t_out), x.device())
+            }
+            ConvImpl::Generic { w, b, k, padding, dilation } => {
+                let x = match slope {
+                    Some(s) => leaky_relu(x, s)?,
+                    None => x.clone(),
+                };
+                let y = if *k == 1 {
+                    w.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
+                } else {
+                    x.conv1d(w, *padding, 1, *dilation, 1)?
+                };
+                let y = match b {
+                    Some(b) => y.broadcast_add(b)?,
+                    None => y,
+                };
+                match residual {
+                    Some(r) => y + r,
+                    None => Ok(y),
+                }
+            }
         }
     }
 }
@@ -102,13 +109,20 @@ pub fn with_cpu_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
 /// `padding` trimmed from both ends of the output.
 #[derive(Clone)]
 pub struct ConvTranspose1d {
-    /// `[c_in, c_out, k]`.
-    w: Tensor,
-    b: Tensor,
-    stride: usize,
-    padding: usize,
+    imp: ConvTransposeImpl,
     c_out: usize,
-    cpu: Option<ConvTranspose1dKernel>,
+}
+
+#[derive(Clone)]
+enum ConvTransposeImpl {
+    Cpu(ConvTranspose1dKernel),
+    /// `w`: `[c_in, c_out, k]`, `b`: `[1, c_out, 1]`.
+    Generic {
+        w: Tensor,
+        b: Tensor,
+        stride: usize,
+        padding: usize,
+    },
 }
 
 impl ConvTranspose1d {
@@ -124,34 +138,38 @@ impl ConvTranspose1d {
     ) -> std::result::Result<Self, EngineError> {
         let w = ws.weight(prefix, &[c_in, c_out, k])?;
         let b = ws.bias(prefix, c_out)?;
-        let cpu = if w.device().is_cpu() && ws.cpu_kernels() {
+        let imp = if w.device().is_cpu() && ws.cpu_kernels() {
             let wv = w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(runtime)?;
             let bv = b.to_vec1::<f32>().map_err(runtime)?;
-            Some(ConvTranspose1dKernel::new(&wv, &bv, c_in, c_out, k, stride, padding))
+            ConvTransposeImpl::Cpu(ConvTranspose1dKernel::new(&wv, &bv, c_in, c_out, k, stride, padding))
         } else {
-            None
+            let b = b.reshape((1, c_out, 1)).map_err(runtime)?;
+            ConvTransposeImpl::Generic { w, b, stride, padding }
         };
-        let b = b.reshape((1, c_out, 1)).map_err(runtime)?;
-        Ok(Self { w, b, stride, padding, c_out, cpu })
+        Ok(Self { imp, c_out })
     }
 
     /// `conv_transpose(leaky_relu(x, slope))`, the activation being optional.
     pub fn forward_fused(&self, x: &Tensor, slope: Option<f64>) -> Result<Tensor> {
-        if let Some(kern) = &self.cpu {
-            let t = x.dim(2)?;
-            let y = with_cpu_slice(x, |xs| kern.forward(xs, t, slope.map(|s| s as f32)))?;
-            return Tensor::from_vec(y, (1, self.c_out, kern.out_len(t)), x.device());
+        match &self.imp {
+            ConvTransposeImpl::Cpu(kern) => {
+                let t = x.dim(2)?;
+                let y = with_cpu_slice(x, |xs| kern.forward(xs, t, slope.map(|s| s as f32)))?;
+                Tensor::from_vec(y, (1, self.c_out, kern.out_len(t)), x.device())
+            }
+            ConvTransposeImpl::Generic { w, b, stride, padding } => {
+                let x = match slope {
+                    Some(s) => leaky_relu(x, s)?,
+                    None => x.clone(),
+                };
+                // candle's fast path (matmul + overlap-add) needs padding 0: compute
+                // the full output and cut the padding off both ends, which is the same.
+                let y = x.conv_transpose1d(w, 0, 0, *stride, 1, 1)?;
+                let full = y.dim(2)?;
+                let y = y.narrow(2, *padding, full - 2 * padding)?;
+                y.broadcast_add(b)
+            }
         }
-        let x = match slope {
-            Some(s) => leaky_relu(x, s)?,
-            None => x.clone(),
-        };
-        // candle's fast path (matmul + overlap-add) needs padding 0: compute the
-        // full output and cut the padding off both ends, which is the same thing.
-        let y = x.conv_transpose1d(&self.w, 0, 0, self.stride, 1, 1)?;
-        let full = y.dim(2)?;
-        let y = y.narrow(2, self.padding, full - 2 * self.padding)?;
-        y.broadcast_add(&self.b)
     }
 }
 

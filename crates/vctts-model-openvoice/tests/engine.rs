@@ -296,3 +296,25 @@ async fn streams_through_the_engine_handle() {
     let err = h.extract_voice(AudioClip::new(vec![0.0; 32000], 16000)).await.unwrap_err();
     assert_eq!(err.status(), 422);
 }
+
+/// Chunking follows the thread count, which may change the GEMMs' summation
+/// order in the last bits; the audio must agree to far below audibility.
+#[test]
+fn own_thread_pool_gives_the_same_audio() {
+    let e = engine();
+    let spec = ModelSpec { model_dir: Some(fixtures().join("tiny")), threads: 1, ..Default::default() };
+    let e1 = OpenVoiceEngine::load(&spec, tone::KIND, &ModelSpec::default()).unwrap();
+    let clip = AudioClip::new(speechlike(2.0, 16000, 160.0), 16000);
+    let p = e.extract_voice(&clip).unwrap();
+    assert_eq!(p, e1.extract_voice(&clip).unwrap());
+    let mut job = SynthesisJob::new("Same audio on one thread. Or two.");
+    job.voice = profile_voice(p);
+    job.seed = Some(3);
+    let (a, b) = (run(&e, &job).unwrap(), run(&e1, &job).unwrap());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.samples.len(), y.samples.len());
+        let err = x.samples.iter().zip(&y.samples).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        assert!(err < 1e-5, "max abs difference {err}");
+    }
+}
