@@ -69,7 +69,7 @@ fn main() {
     let conv = ToneColorConverter::random(ConverterConfig::v2(), 42, &Device::Cpu).expect("real-size converter");
     let build_s = t.elapsed().as_secs_f64();
     let base = (base_kind.load)(&base_spec).expect("base engine loads");
-    let engine = OpenVoiceEngine::with_base(conv, base, None).expect("engine");
+    let engine = OpenVoiceEngine::with_base(conv, base).expect("engine");
     let sr = engine.info().sample_rate;
 
     let reference = match arg("--ref") {

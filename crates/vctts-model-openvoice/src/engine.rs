@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use vctts_core::text::split_sentences;
-use vctts_core::{AudioClip, ModelInfo, PresetVoice, SynthStats, VoiceProfile};
+use vctts_core::{AudioClip, ModelInfo, SynthStats, VoiceProfile};
 use vctts_engine::{
     normalize_language, option_f32, AudioChunk, ChunkSink, Device, Engine, EngineError, EngineKind, ModelSpec,
     SynthesisJob, Voice,
@@ -108,8 +108,6 @@ pub struct OpenVoiceEngine {
     base_presets: Vec<String>,
     /// Source embeddings of the base voices, by base voice key.
     sources: Mutex<HashMap<String, Arc<Vec<f32>>>>,
-    /// Preset target voices from the voices folder: id -> embedding.
-    presets: HashMap<String, Vec<f32>>,
     /// The converter's own compute threads (`ModelSpec::threads`), or rayon's global pool.
     pool: Option<rayon::ThreadPool>,
 }
@@ -133,7 +131,7 @@ impl OpenVoiceEngine {
             EngineError::ModelFiles(m) => EngineError::ModelFiles(format!("base engine `{}`: {m}", base.name)),
             other => other,
         })?;
-        let mut engine = Self::with_base(conv, base, spec.voices_dir.as_deref())?;
+        let mut engine = Self::with_base(conv, base)?;
         if spec.threads > 0 {
             engine.set_threads(spec.threads)?;
         }
@@ -159,14 +157,10 @@ impl OpenVoiceEngine {
         }
     }
 
-    /// Put a loaded converter and a loaded base engine together. `voices_dir`
-    /// may hold reference clips (`*.wav`, `*.flac`, `*.mp3`, `*.ogg`) that
-    /// become preset voices named after their files.
-    pub fn with_base(
-        conv: ToneColorConverter,
-        base: Box<dyn Engine>,
-        voices_dir: Option<&Path>,
-    ) -> Result<Self, EngineError> {
+    /// Put a loaded converter and a loaded base engine together. The engine's
+    /// preset voices are the base engine's, spoken unconverted; cloned voices
+    /// come as profiles (the worker turns `--voices-dir` clips into those).
+    pub fn with_base(conv: ToneColorConverter, base: Box<dyn Engine>) -> Result<Self, EngineError> {
         let binfo = base.info().clone();
         let mut base_voices = BTreeMap::new();
         for lang in &binfo.languages {
@@ -186,7 +180,7 @@ impl OpenVoiceEngine {
                 binfo.engine
             )));
         }
-        let mut engine = Self {
+        Ok(Self {
             info: ModelInfo {
                 engine: ENGINE_NAME.into(),
                 model: format!(
@@ -197,7 +191,7 @@ impl OpenVoiceEngine {
                 ),
                 sample_rate: conv.sample_rate(),
                 languages: base_voices.keys().cloned().collect(),
-                voices: Vec::new(),
+                voices: binfo.voices.clone(),
                 voice_cloning: true,
             },
             conv,
@@ -205,47 +199,8 @@ impl OpenVoiceEngine {
             base_voices,
             base_presets: binfo.voices.iter().map(|v| v.id.clone()).collect(),
             sources: Mutex::new(HashMap::new()),
-            presets: HashMap::new(),
             pool: None,
-        };
-        if let Some(dir) = voices_dir {
-            engine.load_presets(dir)?;
-        }
-        Ok(engine)
-    }
-
-    fn load_presets(&mut self, dir: &Path) -> Result<(), EngineError> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| EngineError::ModelFiles(format!("cannot read the voices folder {}: {e}", dir.display())))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "wav" | "flac" | "mp3" | "ogg"))
-            })
-            .collect();
-        files.sort();
-        for f in files {
-            let id = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            let bytes = std::fs::read(&f)
-                .map_err(|e| EngineError::ModelFiles(format!("cannot read preset voice {}: {e}", f.display())))?;
-            let clip = vctts_core::audio::decode_audio(&bytes, &vctts_core::audio::DecodeLimits::default())
-                .map_err(|e| EngineError::ModelFiles(format!("preset voice {}: {e}", f.display())))?;
-            let profile = self
-                .extract_voice(&clip)
-                .map_err(|e| EngineError::ModelFiles(format!("preset voice {}: {e}", f.display())))?;
-            let tc = decode_profile(&profile, self.conv.embedding_dim())?;
-            self.info.voices.push(PresetVoice {
-                id: id.clone(),
-                name: id.clone(),
-                language: "multi".into(),
-                description: Some(format!("tone colour of {}", f.display())),
-                license: None,
-            });
-            self.presets.insert(id, tc.se);
-        }
-        Ok(())
+        })
     }
 
     pub fn converter(&self) -> &ToneColorConverter {
@@ -332,16 +287,6 @@ impl OpenVoiceEngine {
         );
         let mut map = self.sources.lock().unwrap_or_else(|p| p.into_inner());
         Ok(map.entry(bv.key.clone()).or_insert(se).clone())
-    }
-
-    fn target_embedding(&self, voice: &Voice) -> Result<Option<Vec<f32>>, EngineError> {
-        match voice {
-            Voice::Default => Ok(None),
-            Voice::Preset(id) => {
-                self.presets.get(id).cloned().map(Some).ok_or_else(|| EngineError::UnknownVoice(id.clone()))
-            }
-            Voice::Profile { profile, .. } => Ok(Some(decode_profile(profile, self.conv.embedding_dim())?.se)),
-        }
     }
 
     fn pick_base_voice(&self, job: &SynthesisJob) -> Result<(String, BaseVoice), EngineError> {
@@ -479,8 +424,17 @@ impl Engine for OpenVoiceEngine {
         if sentences.is_empty() {
             return Err(EngineError::EmptyText);
         }
-        let (lang, bv) = self.pick_base_voice(job)?;
-        let target = self.target_embedding(&job.voice)?;
+        let (lang, mut bv) = self.pick_base_voice(job)?;
+        let target = match &job.voice {
+            Voice::Default => None,
+            // A base voice by name, unconverted.
+            Voice::Preset(id) if self.base_presets.contains(id) => {
+                bv = BaseVoice { key: format!("{lang}:{id}"), voice: Voice::Preset(id.clone()) };
+                None
+            }
+            Voice::Preset(id) => return Err(EngineError::UnknownVoice(id.clone())),
+            Voice::Profile { profile, .. } => Some(decode_profile(profile, self.conv.embedding_dim())?.se),
+        };
         let tau = option_f32(&job.options, "tau", DEFAULT_TAU, 0.0..=1.0)?;
         let source = match &target {
             Some(_) => Some(self.source_embedding(&lang, &bv, &sentences[0])?),

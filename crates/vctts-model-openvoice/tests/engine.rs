@@ -244,27 +244,15 @@ fn consumer_leaving_cancels() {
 }
 
 #[test]
-fn preset_voices_from_the_voices_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    let wav = vctts_core::audio::encode_wav(&speechlike(2.0, 22050, 200.0), 22050);
-    std::fs::write(dir.path().join("anna.wav"), wav).unwrap();
-    let spec = ModelSpec {
-        model_dir: Some(fixtures().join("tiny")),
-        voices_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    };
-    let e = OpenVoiceEngine::load(&spec, tone::KIND, &ModelSpec::default()).unwrap();
-    assert_eq!(e.info().voices.len(), 1);
-    assert_eq!(e.info().voices[0].id, "anna");
+fn base_voices_are_presets_spoken_unconverted() {
+    let e = engine();
+    let ids: Vec<&str> = e.info().voices.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["tone-low", "tone-high"]);
     let mut job = SynthesisJob::new("Hello.");
-    job.voice = Voice::Preset("anna".into());
-    assert_eq!(run(&e, &job).unwrap().len(), 1);
-
-    // A preset clip that is noise is a model-files error naming the file.
-    std::fs::write(dir.path().join("hiss.wav"), vctts_core::audio::encode_wav(&white_noise(2.0, 22050), 22050))
-        .unwrap();
-    let err = OpenVoiceEngine::load(&spec, tone::KIND, &ModelSpec::default()).err().unwrap();
-    assert!(matches!(&err, EngineError::ModelFiles(m) if m.contains("hiss.wav")), "{err:?}");
+    job.voice = Voice::Preset("tone-high".into());
+    let chunks = run(&e, &job).unwrap();
+    let base = tone::sentence_audio("Hello.", 0, 1.0, 2.0);
+    assert_eq!(chunks[0].samples, vctts_core::audio::resample(&base, tone::SAMPLE_RATE, SR).unwrap());
 }
 
 #[test]
