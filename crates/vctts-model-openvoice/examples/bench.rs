@@ -36,6 +36,25 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// CPU seconds this process has used (user + system), from /proc (clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses and may hold spaces).
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// A vowel-like reference clip (used when no `--ref` file is given).
 fn synthetic_reference(sr: u32) -> Vec<f32> {
     let mut phase = 0.0f32;
@@ -109,18 +128,27 @@ fn main() {
     println!("extract_voice: {extract_s:.2} s for {:.1} s of reference", reference.duration_s());
     println!("first request (includes the base voice's tone colour): {warm_s:.2} s");
     let mut best = f64::MAX;
+    let mut best_cpu = f64::MAX;
     for r in 0..rounds {
         let (base_s, audio_s, _) = run(Voice::Default);
+        let cpu0 = cpu_seconds();
         let (total_s, audio2_s, first_s) = run(cloned.clone());
+        let cpu = cpu_seconds() - cpu0;
         let rtf = total_s / audio2_s;
         best = best.min(rtf);
+        best_cpu = best_cpu.min(cpu / audio2_s);
         println!(
             "round {r}: {audio2_s:.1} s audio | base only {base_s:.2} s (rtf {:.3}) | base + conversion {total_s:.2} s \
-             (rtf {rtf:.3}) | first chunk {first_s:.2} s",
-            base_s / audio_s
+             (rtf {rtf:.3}, {:.2} CPU-s per audio s) | first chunk {first_s:.2} s | load average {}",
+            base_s / audio_s,
+            cpu / audio2_s,
+            load_average()
         );
     }
-    println!("best rtf (base + conversion): {best:.3}; peak RSS {:.0} MB", peak_rss_mb());
+    println!(
+        "best rtf (base + conversion): {best:.3} wall, {best_cpu:.3} CPU-s per audio s; peak RSS {:.0} MB",
+        peak_rss_mb()
+    );
 }
 
 fn num_cpus() -> usize {
