@@ -211,6 +211,107 @@ impl ToneColorConverter {
         self.nets.decode(z_hat, &g).and_then(|t| t.flatten_all()?.to_vec1::<f32>()).map_err(runtime)
     }
 
+    /// How many latent frames on each side of a decoded sample can influence
+    /// it (the decoder's receptive field, rounded up, plus a margin).
+    pub fn decoder_context_frames(&self) -> usize {
+        let m = &self.cfg.model;
+        let mut frames = 3.0; // conv_pre: kernel 7
+        let mut rate = 1.0f64; // samples per latent frame before the current stage
+                               // The widest residual block: its convolutions' paddings, one after another.
+        let block_reach = m
+            .resblock_kernel_sizes
+            .iter()
+            .zip(&m.resblock_dilation_sizes)
+            .map(|(&k, dil)| {
+                let pad = |d: usize| (k * d - d) / 2;
+                if m.resblock == "1" {
+                    dil.iter().take(3).map(|&d| pad(d) + pad(1)).sum::<usize>()
+                } else {
+                    dil.iter().take(2).map(|&d| pad(d)).sum::<usize>()
+                }
+            })
+            .max()
+            .unwrap_or(0) as f64;
+        for (&u, &k) in m.upsample_rates.iter().zip(&m.upsample_kernel_sizes) {
+            frames += k.div_ceil(u) as f64 / rate;
+            rate *= u as f64;
+            frames += block_reach / rate;
+        }
+        frames += 3.0 / rate; // conv_post: kernel 7
+        frames.ceil() as usize + 2
+    }
+
+    /// The samples of latent frames `[start, end)` alone, decoded from a window
+    /// that adds the decoder's context on each side (computed, then dropped):
+    /// equal to the same stretch of [`decode`](Self::decode) up to float rounding.
+    pub fn decode_frames(
+        &self,
+        z_hat: &Tensor,
+        tgt_se: &[f32],
+        start: usize,
+        end: usize,
+    ) -> Result<Vec<f32>, EngineError> {
+        let t = z_hat.dim(2).map_err(runtime)?;
+        if start >= end || end > t {
+            return Err(EngineError::Internal(format!("decode_frames: bad range {start}..{end} of {t} frames")));
+        }
+        let ctx = self.decoder_context_frames();
+        let (ws, we) = (start.saturating_sub(ctx), (end + ctx).min(t));
+        let hop = self.cfg.data.hop_length;
+        if (ws, we) == (0, t) {
+            let all = self.decode(z_hat, tgt_se)?;
+            return Ok(all[start * hop..end * hop].to_vec());
+        }
+        let window = z_hat.narrow(2, ws, we - ws).map_err(runtime)?;
+        let audio = self.decode(&window, tgt_se)?;
+        Ok(audio[(start - ws) * hop..(end - ws) * hop].to_vec())
+    }
+
+    /// Frame ranges for decoding `frames` latent frames in windows of about
+    /// `core` frames: one range when the whole fits in `core` plus the context.
+    pub fn decode_ranges(&self, frames: usize, core: usize) -> Vec<(usize, usize)> {
+        let core = core.max(1);
+        if frames <= core + self.decoder_context_frames() {
+            return vec![(0, frames)];
+        }
+        (0..frames).step_by(core).map(|s| (s, (s + core).min(frames))).collect()
+    }
+
+    /// Decode window by window ([`decode_ranges`](Self::decode_ranges),
+    /// [`decode_frames`](Self::decode_frames)), handing each window's samples to
+    /// `emit` as soon as they exist; `emit` returns `false` to stop. Bounds
+    /// memory on long inputs and lets audio start early.
+    pub fn decode_windowed(
+        &self,
+        z_hat: &Tensor,
+        tgt_se: &[f32],
+        core: usize,
+        mut emit: impl FnMut(Vec<f32>) -> bool,
+    ) -> Result<(), EngineError> {
+        let t = z_hat.dim(2).map_err(runtime)?;
+        for (start, end) in self.decode_ranges(t, core) {
+            if !emit(self.decode_frames(z_hat, tgt_se, start, end)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Spectrogram -> latents in the target's tone colour (everything before the decoder).
+    pub fn convert_latents(
+        &self,
+        spec: &Tensor,
+        src_se: &[f32],
+        tgt_se: &[f32],
+        tau: f32,
+        noise: Noise<'_>,
+    ) -> Result<Tensor, EngineError> {
+        let (m, logs) = self.posterior(spec, src_se)?;
+        let z = self.sample_latents(&m, &logs, tau, noise)?;
+        let z_p = self.flow_forward(&z, src_se)?;
+        self.flow_reverse(&z_p, tgt_se)
+    }
+
     /// Convert a spectrogram from the source's tone colour to the target's.
     pub fn convert_spectrogram(
         &self,
@@ -220,10 +321,7 @@ impl ToneColorConverter {
         tau: f32,
         noise: Noise<'_>,
     ) -> Result<Vec<f32>, EngineError> {
-        let (m, logs) = self.posterior(spec, src_se)?;
-        let z = self.sample_latents(&m, &logs, tau, noise)?;
-        let z_p = self.flow_forward(&z, src_se)?;
-        let z_hat = self.flow_reverse(&z_p, tgt_se)?;
+        let z_hat = self.convert_latents(spec, src_se, tgt_se, tau, noise)?;
         self.decode(&z_hat, tgt_se)
     }
 

@@ -29,6 +29,10 @@ pub const DEFAULT_TAU: f32 = 0.3;
 /// Longest sentence handed to the base engine at once.
 const MAX_SENTENCE_CHARS: usize = 250;
 
+/// Latent frames decoded at once (about 6 s at 22.05 kHz / hop 256): longer
+/// sentences are decoded and sent in windows of this size.
+const DECODE_WINDOW_FRAMES: usize = 512;
+
 /// Reference clips are embedded in segments of about this many seconds, and
 /// the segment embeddings averaged.
 const SEGMENT_S: f64 = 10.0;
@@ -442,15 +446,7 @@ impl Engine for OpenVoiceEngine {
         };
         let sr = self.conv.sample_rate();
         let mut stats = SynthStats { sample_rate: sr, ..Default::default() };
-        for (i, sentence) in sentences.iter().enumerate() {
-            let base_audio = self.base_speak(sentence, &lang, &bv.voice, Some(job))?;
-            let samples = match (&target, &source) {
-                (Some(tgt), Some(src)) if !base_audio.is_empty() => {
-                    let seed = job.seed.unwrap_or(0).wrapping_add(i as u64);
-                    self.compute(|| self.conv.convert(&base_audio, src, tgt, tau, Noise::Seeded(seed)))?
-                }
-                _ => base_audio,
-            };
+        let mut send = |samples: Vec<f32>, stats: &mut SynthStats| -> Result<(), EngineError> {
             if samples.iter().any(|v| !v.is_finite()) {
                 return Err(EngineError::Runtime("the converter produced non-finite audio".into()));
             }
@@ -458,10 +454,30 @@ impl Engine for OpenVoiceEngine {
                 stats.first_chunk_s = started.elapsed().as_secs_f64();
             }
             stats.samples += samples.len() as u64;
-            stats.sentences += 1;
-            if let ControlFlow::Break(()) = sink(AudioChunk { samples, sample_rate: sr }) {
-                return Err(EngineError::Cancelled);
+            match sink(AudioChunk { samples, sample_rate: sr }) {
+                ControlFlow::Continue(()) => Ok(()),
+                ControlFlow::Break(()) => Err(EngineError::Cancelled),
             }
+        };
+        for (i, sentence) in sentences.iter().enumerate() {
+            let base_audio = self.base_speak(sentence, &lang, &bv.voice, Some(job))?;
+            match (&target, &source) {
+                (Some(tgt), Some(src)) if !base_audio.is_empty() => {
+                    let seed = job.seed.unwrap_or(0).wrapping_add(i as u64);
+                    let z_hat = self.compute(|| {
+                        let spec = self.conv.spectrogram(&base_audio)?;
+                        self.conv.convert_latents(&spec, src, tgt, tau, Noise::Seeded(seed))
+                    })?;
+                    // Long sentences are decoded (and sent) in windows of a few seconds.
+                    let frames = z_hat.dims().last().copied().unwrap_or(0);
+                    for (start, end) in self.conv.decode_ranges(frames, DECODE_WINDOW_FRAMES) {
+                        let samples = self.compute(|| self.conv.decode_frames(&z_hat, tgt, start, end))?;
+                        send(samples, &mut stats)?;
+                    }
+                }
+                _ => send(base_audio, &mut stats)?,
+            }
+            stats.sentences += 1;
         }
         stats.elapsed_s = started.elapsed().as_secs_f64();
         Ok(stats)

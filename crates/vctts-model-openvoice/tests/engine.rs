@@ -306,3 +306,26 @@ fn own_thread_pool_gives_the_same_audio() {
         assert!(err < 1e-5, "max abs difference {err}");
     }
 }
+
+#[test]
+fn long_sentences_stream_in_windows() {
+    let e = engine();
+    let profile = e.extract_voice(&AudioClip::new(speechlike(2.0, 16000, 150.0), 16000)).unwrap();
+    let text = "This single sentence is long enough that the tone engine speaks it for several seconds, so the \
+                converter decodes and sends it in windows rather than all at once";
+    let mut job = SynthesisJob::new(text);
+    job.voice = profile_voice(profile.clone());
+    job.options.insert("tau".into(), 0.0.into());
+    let chunks = run(&e, &job).unwrap();
+    assert!(chunks.len() > 1, "{} chunk(s)", chunks.len());
+    let joined: Vec<f32> = chunks.iter().flat_map(|c| c.samples.iter().copied()).collect();
+    // The same as converting the sentence in one go.
+    let base = tone::sentence_audio(text, 0, 1.0, 0.5);
+    let base = vctts_core::audio::resample(&base, tone::SAMPLE_RATE, SR).unwrap();
+    let tc: ToneColour = serde_json::from_slice(&profile.data).unwrap();
+    let whole = e.converter().convert(&base, &direct_source(&e), &tc.se, 0.0, vctts_model_openvoice::Noise::Seeded(0));
+    let whole = whole.unwrap();
+    assert_eq!(joined.len(), whole.len());
+    let err = joined.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "windowed stream differs from one-go conversion by {err}");
+}

@@ -105,6 +105,37 @@ fn decoder_matches(c: &Case) {
     check("decoder", &audio, &c.v("e2e_tau0"), AUDIO_TOL);
 }
 
+fn windowed_decoding_matches(c: &Case) {
+    let z_hat = c.t("z_hat").unsqueeze(0).unwrap();
+    let frames = z_hat.dim(2).unwrap();
+    let ctx = c.conv.decoder_context_frames();
+    assert!(frames > 20 + ctx, "the fixture is long enough to need several windows");
+    let mut pieces = Vec::new();
+    c.conv
+        .decode_windowed(&z_hat, &c.v("se_ref"), 20, |p| {
+            pieces.push(p);
+            true
+        })
+        .unwrap();
+    assert_eq!(pieces.len(), frames.div_ceil(20));
+    let joined: Vec<f32> = pieces.concat();
+    // Cut at every window boundary, the audio equals one whole decode.
+    let whole = c.conv.decode(&z_hat, &c.v("se_ref")).unwrap();
+    let err = max_abs_diff(&joined, &whole);
+    println!("windowed dec   max abs err {err:.2e} vs whole");
+    assert!(err < 1e-5, "windowed decoding differs by {err}");
+    check("windowed dec", &joined, &c.v("e2e_tau0"), AUDIO_TOL);
+    // Without the context the cuts would show: the test can tell.
+    let naive: Vec<f32> = (0..frames)
+        .step_by(20)
+        .flat_map(|s| {
+            let w = z_hat.narrow(2, s, 20.min(frames - s)).unwrap();
+            c.conv.decode(&w, &c.v("se_ref")).unwrap()
+        })
+        .collect();
+    assert!(max_abs_diff(&naive, &whole) > 1e-3);
+}
+
 fn end_to_end_matches(c: &Case) {
     // Everything from audio: both embeddings, then the conversion.
     let src = c.conv.embedding(&c.v("audio_src")).unwrap();
@@ -125,6 +156,7 @@ fn all_stages(name: &str, cpu_kernels: bool) {
     posterior_matches(&c);
     flow_matches(&c);
     decoder_matches(&c);
+    windowed_decoding_matches(&c);
     end_to_end_matches(&c);
 }
 
