@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -37,9 +37,24 @@ const DECODE_WINDOW_FRAMES: usize = 512;
 /// the segment embeddings averaged.
 const SEGMENT_S: f64 = 10.0;
 
-/// The engine that speaks before the converter, unless configured otherwise.
-/// `None` until the default engine (piper) is part of the workspace.
+/// The engine that speaks before the converter, unless [`set_base_engine`]
+/// chose another. `None` until the default engine (piper) is part of the
+/// workspace.
 pub const DEFAULT_BASE: Option<EngineKind> = None;
+
+static BASE_ENGINE: OnceLock<EngineKind> = OnceLock::new();
+
+/// Choose the base engine that [`KIND`] loads (once per process, before the
+/// first load; the binary's registry can call it with the default engine's
+/// `KIND`). Returns `false` if a base was already chosen.
+pub fn set_base_engine(kind: EngineKind) -> bool {
+    BASE_ENGINE.set(kind).is_ok()
+}
+
+/// The base engine [`KIND`] loads: the one set with [`set_base_engine`], else [`DEFAULT_BASE`].
+pub fn base_engine() -> Option<EngineKind> {
+    BASE_ENGINE.get().copied().or(DEFAULT_BASE)
+}
 
 /// The `openvoice` engine (registry line: `vctts_model_openvoice::KIND`).
 pub const KIND: EngineKind = EngineKind {
@@ -50,7 +65,7 @@ pub const KIND: EngineKind = EngineKind {
 };
 
 fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
-    let base = DEFAULT_BASE.ok_or_else(|| {
+    let base = base_engine().ok_or_else(|| {
         EngineError::Unsupported(
             "the openvoice engine needs a base TTS engine (piper) and none is built into this binary".into(),
         )

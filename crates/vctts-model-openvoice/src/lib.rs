@@ -19,5 +19,6 @@ pub use checkpoint::Weights;
 pub use config::ConverterConfig;
 pub use converter::{Noise, ToneColorConverter};
 pub use engine::{
-    default_base_dir, default_model_dir, OpenVoiceEngine, ToneColour, DEFAULT_BASE, DEFAULT_TAU, ENGINE_NAME, KIND,
+    base_engine, default_base_dir, default_model_dir, set_base_engine, OpenVoiceEngine, ToneColour, DEFAULT_BASE,
+    DEFAULT_TAU, ENGINE_NAME, KIND,
 };
