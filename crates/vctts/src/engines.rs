@@ -6,6 +6,7 @@ use vctts_engine::EngineKind;
 pub fn all() -> Vec<EngineKind> {
     vec![
         vctts_model_xtts::KIND,
+        vctts_model_openvoice::KIND,
         #[cfg(feature = "test-engine")]
         vctts_engine::tone::KIND,
     ]
