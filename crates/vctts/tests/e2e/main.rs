@@ -5,6 +5,7 @@
 mod bad_input;
 mod cli;
 mod cluster;
+mod engines;
 mod fuzz;
 mod harness;
 mod security;
