@@ -371,4 +371,10 @@ JAPANESE = [
     "ｱｲｳｴｵ ｶﾞｷﾞｸﾞ ﾊﾟﾋﾟﾌﾟ",
     "",
     "。",
+    # unknown-word grouping: 〇 and 一 share a category bit, 一 and the rare kanji another (MeCab chains them),
+    # and runs longer than max-grouping-size (24 + 1 characters)
+    "〇一乤乤乤と〇一丂丂。",
+    "ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅ",
+    "ヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォ",
+    "12345678901234567890123456789012345",
 ]
