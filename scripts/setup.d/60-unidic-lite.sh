@@ -61,7 +61,7 @@ done
 cat >"$TMP/SOURCE.txt" <<TXT
 UniDic 2.1.2 for MeCab, from the PyPI source archive unidic-lite $VERSION (sha256 $SHA256),
 folder unidic_lite/dicdir, unmodified. Licence: GPL, LGPL or BSD at your choice (UniDic Consortium);
-see COPYING, BSD, GPL and LGPL in this folder.
+see COPYING, BSD, GPL and LGPL in this folder. (The unidic-lite packaging code is MIT or WTFPL.)
 Read by crates/vctts-xtts-text (the Japanese part of the XTTS text front end).
 TXT
 touch "$TMP/.installed-unidic-lite-$VERSION"

@@ -14,6 +14,8 @@ Writes into crates/vctts-xtts-text/tests/fixtures/:
                   morphemes fugashi returns, plus ~1000 random strings with their morphemes (hashed) and romaji
 
 `gen_fixtures.py ja` rewrites only ja_cases.json, with the vocab.json already there.
+`gen_fixtures.py ja-stress N SEED OUT.json` writes N more random strings (not committed: a larger check for
+`cargo run -p vctts-xtts-text --release --example ja_bench -- --check OUT.json`).
 """
 
 import json
@@ -156,6 +158,18 @@ def random_japanese(rng, sentences, n):
     return out
 
 
+def stress_rows(tok, sentences, n, seed):
+    katsu = tok.katsu
+    rows = []
+    for text in random_japanese(random.Random(seed), sentences, n):
+        row = run_case(tok, "ja", text)
+        ms = morphs(katsu, text)
+        row["surfaces"] = [m[0] for m in ms]
+        row["morph_sha256"] = morph_digest(ms)
+        rows.append(row)
+    return rows
+
+
 def japanese_fixtures(tok):
     """Rows for ja_cases.json, encoded with the vocab `tok` holds."""
     katsu = tok.katsu
@@ -167,13 +181,7 @@ def japanese_fixtures(tok):
             row["ids"] = tok.encode(text, "ja")
         row["morphs"] = morphs(katsu, text)
         cases.append(row)
-    stress = []
-    for text in random_japanese(random.Random(20240501), sentences, 1000):
-        row = run_case(tok, "ja", text)
-        ms = morphs(katsu, text)
-        row["surfaces"] = [m[0] for m in ms]
-        row["morph_sha256"] = morph_digest(ms)
-        stress.append(row)
+    stress = stress_rows(tok, sentences, 1000, 20240501)
     return {"generator": "tools/parity/xtts_text/gen_fixtures.py", "cases": cases, "stress": stress}
 
 
@@ -186,6 +194,13 @@ def write_japanese(vocab_path):
 def main():
     os.makedirs(OUT, exist_ok=True)
     vocab_path = os.path.join(OUT, "vocab.json")
+    if sys.argv[1:2] == ["ja-stress"]:
+        n, seed, out = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        rows = stress_rows(VoiceBpeTokenizer(vocab_path), CORPUS["ja"] + JAPANESE, n, seed)
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump({"cases": [], "stress": rows}, f, ensure_ascii=False)
+        print(f"wrote {len(rows)} random strings to {out}")
+        return
     if sys.argv[1:] == ["ja"]:
         write_japanese(vocab_path)
         print("wrote ja_cases.json")

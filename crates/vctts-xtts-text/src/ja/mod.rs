@@ -117,3 +117,20 @@ impl JapaneseSource {
         Ok(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn romanizer_is_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Romanizer>();
+        shareable::<JapaneseSource>();
+    }
+
+    #[test]
+    fn default_dictionary_dir_is_under_vctts_home() {
+        assert!(default_dictionary_dir().ends_with("models/unidic-lite"));
+    }
+}
