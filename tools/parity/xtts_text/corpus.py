@@ -377,4 +377,6 @@ JAPANESE = [
     "ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅ",
     "ヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォヴォ",
     "12345678901234567890123456789012345",
+    # characters newer than Python 3.11's Unicode 14 (normalization must leave them alone)
+    "ことば\U0001b123\U0001b124と\U0001b132。ｶﾞ\U0001b123ｶﾞ",
 ]

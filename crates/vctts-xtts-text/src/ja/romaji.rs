@@ -104,10 +104,25 @@ fn kata2hira(s: &str) -> String {
         .collect()
 }
 
-/// cutlet's `normalize_text`: NFKC, then mojimoji's full-width-to-half-width pass (which after NFKC only
-/// changes three quotation marks) and half-width-to-full-width kana (a no-op after NFKC).
+/// Characters Python 3.11's NFKC (Unicode 14) does not know but this crate's tables do.
+const UNASSIGNED_IN_UNICODE14: &[(u32, u32)] = &include!("unicode14_unassigned.in");
+
+/// cutlet's `normalize_text`: NFKC as Python 3.11 does it (characters newer than Unicode 14 pass through
+/// untouched, and since they block reordering and composition the text around them is normalized piecewise),
+/// then mojimoji's full-width-to-half-width pass (which after NFKC only changes three quotation marks) and
+/// half-width-to-full-width kana (a no-op after NFKC).
 pub(crate) fn normalize_text(text: &str) -> String {
-    text.nfkc()
+    let mut nfkc = String::with_capacity(text.len());
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if in_ranges(UNASSIGNED_IN_UNICODE14, c) {
+            nfkc.extend(text[start..i].nfkc());
+            nfkc.push(c);
+            start = i + c.len_utf8();
+        }
+    }
+    nfkc.extend(text[start..].nfkc());
+    nfkc.chars()
         .map(|c| match c {
             '\u{2018}' => '`',
             '\u{2019}' => '\'',
@@ -123,8 +138,13 @@ pub(crate) fn py_isdigit(s: &str) -> bool {
 }
 
 fn is_digit_char(c: char) -> bool {
+    in_ranges(PY_DIGITS, c)
+}
+
+/// Whether `c` is in one of the sorted, disjoint inclusive `ranges`.
+fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
     let cp = c as u32;
-    PY_DIGITS
+    ranges
         .binary_search_by(|&(lo, hi)| {
             if hi < cp {
                 std::cmp::Ordering::Less
@@ -509,6 +529,9 @@ mod tests {
         assert!(!py_isdigit("½") && !py_isdigit("1a"));
         assert_eq!(py_title("o'neill von x2y"), "O'Neill Von X2Y");
         assert_eq!(normalize_text("ＡＢＣ１２３ｶﾞ‘’“”　"), "ABC123ガ`'“\" ");
+        // U+1B123 (Unicode 15) stays as Python 3.11 sees it; the text around it is still normalized.
+        assert_eq!(normalize_text("ｱ\u{1b123}ｱ"), "ア\u{1b123}ア");
+        assert_eq!(normalize_text("ｶ\u{ff9e}"), "ガ");
     }
 
     #[test]
