@@ -82,6 +82,18 @@ impl FrontEnd {
         self.japanese.get()
     }
 
+    /// Whether this front end can prepare text in `lang`, without loading anything: Chinese needs a pinyin
+    /// converter, Japanese the UniDic-lite dictionary (on disk or loaded). The error says what is missing.
+    pub fn check_language(&self, lang: Language) -> Result<(), EngineError> {
+        match lang {
+            Language::ZhCn if self.pinyin.is_none() => {
+                Err(EngineError::Unsupported("Chinese needs a pinyin converter; none is configured".into()))
+            }
+            Language::Ja => self.japanese.check(),
+            _ => Ok(()),
+        }
+    }
+
     /// Upstream's `preprocess_text(text, lang)`.
     pub fn preprocess(&self, text: &str, lang: Language) -> Result<String, EngineError> {
         let code = lang.cleaner_code();

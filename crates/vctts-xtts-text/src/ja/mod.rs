@@ -18,6 +18,9 @@ use vctts_engine::EngineError;
 
 pub use mecab::{CharInfo, Mecab, Morpheme, Token};
 
+/// The files of a MeCab dictionary directory this crate reads (`dicrc` is optional).
+pub const DICTIONARY_FILES: [&str; 4] = ["sys.dic", "unk.dic", "char.bin", "matrix.bin"];
+
 /// `$VCTTS_HOME/models/unidic-lite` (`VCTTS_HOME` defaults to `./.vctts`).
 pub fn default_dictionary_dir() -> PathBuf {
     let home = match std::env::var_os("VCTTS_HOME") {
@@ -102,6 +105,22 @@ impl JapaneseSource {
 
     pub(crate) fn ready(r: Arc<Romanizer>) -> Self {
         JapaneseSource(Arc::new(Slot { dir: None, loaded: Mutex::new(Some(r)) }))
+    }
+
+    /// Whether the romanizer is loaded or its dictionary files are on disk (without loading them).
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        if self.0.loaded.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Ok(());
+        }
+        let dir = self.0.dir.clone().unwrap_or_else(default_dictionary_dir);
+        match DICTIONARY_FILES.iter().find(|f| !dir.join(f).is_file()) {
+            None => Ok(()),
+            Some(f) => Err(EngineError::ModelFiles(format!(
+                "the Japanese dictionary (UniDic-lite for MeCab) is not installed: {} is missing; \
+                 run scripts/setup.d/60-unidic-lite.sh (or scripts/setup.sh)",
+                dir.join(f).display()
+            ))),
+        }
     }
 
     /// The romanizer, loading the dictionary now if this is the first use (a failed load is retried next time,
