@@ -140,6 +140,40 @@ impl Gateway {
         Ok(hash)
     }
 
+    /// Run `call` with the base URL of a node of `engine`; when the node fails (its fault, not
+    /// the request's), note the fault and run it on another node, up to
+    /// `attempts` nodes in all. On success the caller gets the lease and
+    /// decides when the slot is released.
+    async fn on_some_node<T, F, Fut>(&self, engine: &str, attempts: usize, mut call: F) -> Result<(T, Lease), ApiError>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, UpstreamError>>,
+    {
+        let mut exclude: Vec<String> = Vec::new();
+        let mut last: Option<ApiError> = None;
+        for _ in 0..attempts.max(1) {
+            let lease = match self.registry.acquire(engine, &exclude) {
+                Ok(l) => l,
+                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
+            };
+            match call(lease.url.clone()).await {
+                Ok(v) => return Ok((v, lease)),
+                Err(UpstreamError::Client(e)) => {
+                    lease.finish(true);
+                    return Err(e);
+                }
+                Err(e) => {
+                    tracing::warn!(node_id = %lease.node_id, "node failed: {e:?}; trying another");
+                    self.note_fault(&lease.node_id, &e);
+                    exclude.push(lease.node_id.clone());
+                    last = Some(e.clone().into_api(&lease.node_id));
+                    lease.finish(!matches!(e, UpstreamError::Node { .. }));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::internal("no node could serve the request")))
+    }
+
     /// Run `extract_voice` on a node of `engine`, retrying once elsewhere.
     pub(crate) async fn extract_on_node(
         &self,
@@ -147,31 +181,14 @@ impl Gateway {
         wav: Vec<u8>,
         rid: &str,
     ) -> Result<vctts_core::VoiceProfile, ApiError> {
-        let mut exclude: Vec<String> = Vec::new();
-        let mut last: Option<ApiError> = None;
-        for _ in 0..2 {
-            let lease = match self.registry.acquire(engine, &exclude) {
-                Ok(l) => l,
-                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
-            };
-            match self.upstream.extract(&lease.url, wav.clone(), rid).await {
-                Ok(p) => {
-                    lease.finish(true);
-                    return Ok(p);
-                }
-                Err(UpstreamError::Client(e)) => {
-                    lease.finish(true);
-                    return Err(e);
-                }
-                Err(e) => {
-                    self.note_fault(&lease.node_id, &e);
-                    exclude.push(lease.node_id.clone());
-                    last = Some(e.clone().into_api(&lease.node_id));
-                    lease.finish(false);
-                }
-            }
-        }
-        Err(last.unwrap_or_else(|| ApiError::internal("extraction failed")))
+        let (profile, lease) = self
+            .on_some_node(engine, 2, |url| {
+                let wav = wav.clone();
+                async move { self.upstream.extract(&url, wav, rid).await }
+            })
+            .await?;
+        lease.finish(true);
+        Ok(profile)
     }
 
     /// Route and start a synthesis, waiting for its first audio. A node that
@@ -185,40 +202,16 @@ impl Gateway {
         attempts: usize,
     ) -> Result<Opened, ApiError> {
         let started = std::time::Instant::now();
-        let mut exclude: Vec<String> = Vec::new();
-        let mut last: Option<ApiError> = None;
-        for _ in 0..attempts.max(1) {
-            let lease = match self.registry.acquire(engine, &exclude) {
-                Ok(l) => l,
-                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
-            };
-            let result = async {
-                let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
+        let ((stream, first), lease) = self
+            .on_some_node(engine, attempts, |url| async move {
+                let mut stream = self.upstream.synthesize(&url, req, rid).await?;
                 let first = stream.next().await?;
-                metrics::histogram!("vctts_gateway_first_audio_seconds", "engine" => engine.to_string())
-                    .record(started.elapsed().as_secs_f64());
-                Ok::<_, UpstreamError>((stream, first))
-            }
-            .await;
-            match result {
-                Ok((stream, first)) => {
-                    let buffered = first.into_iter().collect();
-                    return Ok(Opened { lease, stream, buffered });
-                }
-                Err(UpstreamError::Client(e)) => {
-                    lease.finish(true);
-                    return Err(e);
-                }
-                Err(e) => {
-                    tracing::warn!(node_id = %lease.node_id, "node failed before sending audio: {e:?}; trying another");
-                    self.note_fault(&lease.node_id, &e);
-                    exclude.push(lease.node_id.clone());
-                    last = Some(e.clone().into_api(&lease.node_id));
-                    lease.finish(!matches!(e, UpstreamError::Node { .. }));
-                }
-            }
-        }
-        Err(last.unwrap_or_else(|| ApiError::internal("synthesis failed")))
+                Ok((stream, first))
+            })
+            .await?;
+        metrics::histogram!("vctts_gateway_first_audio_seconds", "engine" => engine.to_string())
+            .record(started.elapsed().as_secs_f64());
+        Ok(Opened { lease, stream, buffered: first.into_iter().collect() })
     }
 
     /// Synthesize completely (for whole-file answers and batch items): a node
@@ -230,50 +223,26 @@ impl Gateway {
         rid: &str,
         attempts: usize,
     ) -> Result<Collected, ApiError> {
-        let mut exclude: Vec<String> = Vec::new();
-        let mut last: Option<ApiError> = None;
-        for _ in 0..attempts.max(1) {
-            let lease = match self.registry.acquire(engine, &exclude) {
-                Ok(l) => l,
-                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
-            };
-            let result = async {
-                let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
+        let ((samples, start, stats), lease) = self
+            .on_some_node(engine, attempts, |url| async move {
+                let mut stream = self.upstream.synthesize(&url, req, rid).await?;
                 let start: StreamStart = stream.start.clone();
                 let mut samples = Vec::new();
                 loop {
                     match stream.next().await? {
                         Some(StreamItem::Audio(a)) => samples.extend_from_slice(&a),
-                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((samples, start, stats)),
+                        Some(StreamItem::Done(stats)) => return Ok((samples, start, stats)),
                         None => {
                             return Err(UpstreamError::Node { fault: Fault::CutOff, message: "no end frame".into() })
                         }
                     }
                 }
-            }
-            .await;
-            match result {
-                Ok((samples, start, stats)) => {
-                    metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string())
-                        .record(stats.rtf());
-                    let node_id = lease.node_id.clone();
-                    lease.finish(true);
-                    return Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats });
-                }
-                Err(UpstreamError::Client(e)) => {
-                    lease.finish(true);
-                    return Err(e);
-                }
-                Err(e) => {
-                    tracing::warn!(node_id = %lease.node_id, "node failed during synthesis: {e:?}; trying another");
-                    self.note_fault(&lease.node_id, &e);
-                    exclude.push(lease.node_id.clone());
-                    last = Some(e.clone().into_api(&lease.node_id));
-                    lease.finish(!matches!(e, UpstreamError::Node { .. }));
-                }
-            }
-        }
-        Err(last.unwrap_or_else(|| ApiError::internal("synthesis failed")))
+            })
+            .await?;
+        metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string()).record(stats.rtf());
+        let node_id = lease.node_id.clone();
+        lease.finish(true);
+        Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats })
     }
 
     /// Count a finished business request for `/api/status` and the chart.

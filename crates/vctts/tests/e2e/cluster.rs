@@ -322,3 +322,24 @@ async fn every_output_format_decodes_to_the_engine_s_duration() {
     let (s, _, body) = c.synth(json!({"text": text, "format": "opus", "sample_rate": 7000})).await;
     assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
 }
+
+#[tokio::test]
+async fn voices_dir_clips_become_preset_voices_of_the_node() {
+    let mut c = Cluster::start(&[]).await;
+    let dir = c.tmp.path().join("voices");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("deep.wav"), tone_wav(400.0, 16000, 2.0)).unwrap();
+    std::fs::write(dir.join("broken.wav"), b"not audio at all").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
+    c.add_worker("w1", &["--voices-dir", dir.to_str().unwrap()]).await;
+    let (_, v) = c.get("/api/voices").await;
+    let presets: Vec<&str> = v["presets"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(presets.contains(&"deep") && !presets.contains(&"broken"), "{presets:?}");
+    let (s, _, body) = c.synth(json!({"text": "From the voices folder.", "voice_id": "deep"})).await;
+    assert_eq!(s, 200);
+    // The tone engine's profile: zero-crossing pitch of the clip / 200 Hz.
+    let (_, clip) = wav_samples(&tone_wav(400.0, 16000, 2.0));
+    let crossings = clip.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
+    let factor = (crossings as f64 / 2.0 / 2.0 / 200.0) as f32;
+    assert!(is_tone_for(&wav_samples(&body).1, "From the voices folder.", 0, factor));
+}
