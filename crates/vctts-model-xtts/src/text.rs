@@ -25,10 +25,11 @@ impl TextFrontEnd {
     }
 
     /// Whether `lang` (any accepted code) is in this vocabulary and the front end can prepare
-    /// text for it (Chinese needs a pinyin converter, Japanese a MeCab port: both may be missing).
+    /// text for it (Chinese needs a pinyin converter, Japanese the UniDic-lite dictionary from
+    /// scripts/setup.d/60-unidic-lite.sh). Loads nothing: the dictionary is read on the first
+    /// Japanese request.
     pub fn can_speak(&self, lang: &str) -> bool {
-        self.tokenizer.language(lang).is_ok()
-            && !matches!(self.tokenizer.preprocess("a 1.", lang), Err(vctts_engine::EngineError::Unsupported(_)))
+        self.tokenizer.check_language(lang).is_ok()
     }
 
     /// Split `text` into sentences no longer than the language's limit (upstream `split_sentence`).

@@ -90,6 +90,14 @@ impl XttsTokenizer {
         }
     }
 
+    /// Resolve a language code and check that both the vocabulary and the front end can handle it (see
+    /// [`FrontEnd::check_language`]); loads nothing. Use it to list the languages an engine offers.
+    pub fn check_language(&self, code: &str) -> Result<Language, EngineError> {
+        let lang = self.language(code)?;
+        self.front.check_language(lang)?;
+        Ok(lang)
+    }
+
     /// Upstream's `preprocess_text`.
     pub fn preprocess(&self, text: &str, lang: &str) -> Result<String, EngineError> {
         let lang = self.language(lang)?;

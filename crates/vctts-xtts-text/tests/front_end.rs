@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use vctts_engine::EngineError;
-use vctts_xtts_text::{preprocess, split_for_language, Language, XttsTokenizer, SUPPORTED_LANGUAGES};
+use vctts_xtts_text::{preprocess, split_for_language, FrontEnd, Language, XttsTokenizer, SUPPORTED_LANGUAGES};
 
 fn tok() -> XttsTokenizer {
     XttsTokenizer::from_file(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vocab.json")).unwrap()
@@ -85,8 +85,12 @@ fn bad_input_is_a_clear_error() {
     assert!(matches!(t.encode("hello", "xx"), Err(EngineError::UnsupportedLanguage { .. })));
     assert!(matches!(t.encode("hello", ""), Err(EngineError::UnsupportedLanguage { .. })));
     assert!(matches!(preprocess("hello", "klingon"), Err(EngineError::UnsupportedLanguage { .. })));
-    // Japanese is recognised but its romaji front end is not available in this build.
-    assert!(matches!(t.encode("こんにちは", "ja"), Err(EngineError::Unsupported(_))));
+    // Japanese needs the UniDic-lite dictionary; without it the error says how to install it.
+    let t = tok().with_front_end(FrontEnd::new().with_japanese_dictionary("/nonexistent/unidic-lite"));
+    match t.encode("こんにちは", "ja") {
+        Err(EngineError::ModelFiles(m)) => assert!(m.contains("scripts/setup.d/60-unidic-lite.sh"), "{m}"),
+        other => panic!("expected ModelFiles, got {other:?}"),
+    }
 }
 
 #[test]

@@ -10,6 +10,12 @@ Writes into crates/vctts-xtts-text/tests/fixtures/:
   vocab.json      a small BPE trained with `tokenizers`, in the layout of the XTTS-v2 release vocab.json
   cases.json      Coqui VoiceBpeTokenizer preprocess_text + encode for every corpus sentence (or the error raised)
   num2words.json  num2words outputs (cardinal, ordinal, float, currency) for the languages XTTS calls it with
+  ja_cases.json   Japanese (cutlet over MeCab/UniDic-lite): the larger corpus with cleaned text, ids and the MeCab
+                  morphemes fugashi returns, plus ~1000 random strings with their morphemes (hashed) and romaji
+
+`gen_fixtures.py ja` rewrites only ja_cases.json, with the vocab.json already there.
+`gen_fixtures.py ja-stress N SEED OUT.json` writes N more random strings (not committed: a larger check for
+`cargo run -p vctts-xtts-text --release --example ja_bench -- --check OUT.json`).
 """
 
 import json
@@ -23,7 +29,7 @@ from TTS.tts.layers.xtts import tokenizer as xtok
 from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from corpus import CORPUS, EDGE  # noqa: E402
+from corpus import CORPUS, EDGE, JAPANESE  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 OUT = os.path.join(ROOT, "crates", "vctts-xtts-text", "tests", "fixtures")
@@ -103,11 +109,104 @@ def num2words_cases():
     return out
 
 
+def morphs(katsu, text):
+    """MeCab's best path as fugashi gives it to cutlet: [surface, feature, is_unk, char_type, white_space]."""
+    import cutlet.cutlet as cc
+
+    if not text:  # cutlet returns "" before tagging
+        return []
+    return [[w.surface, w.feature_raw, w.is_unk, w.char_type, w.white_space] for w in katsu.tagger(cc.normalize_text(text))]
+
+
+def morph_digest(ms):
+    import hashlib
+
+    h = hashlib.sha256()
+    for surface, feature, unk, ctype, ws in ms:
+        h.update(f"{surface}\t{feature}\t{int(unk)}\t{ctype}\t{ws}\n".encode("utf-8"))
+    return h.hexdigest()
+
+
+def random_japanese(rng, sentences, n):
+    """Random strings that stress MeCab's lattice: corpus slices glued to runs of kana, kanji, digits, symbols."""
+    kanji = sorted({c for s in sentences for c in s if "\u4e00" <= c <= "\u9fff"})
+    pools = [
+        [chr(c) for c in range(0x3041, 0x3097)] + list("ゝゞーっ"),
+        [chr(c) for c in range(0x30A1, 0x30FB)] + list("ーヽヾッ"),
+        kanji,
+        list("。、！？「」『』（）【】《》・…〜,.!?()-'\":;/&%$€¥＊※→"),
+        list("0123456789０１２３４５６７８９一二三四五六七八九十百千万〇"),
+        ["the", "iPhone", "AI", "OK", "abc", "Hello", "world", "x", "Z", "Wi-Fi", "O'Reilly", "3D"],
+        list("  \t　"),
+        list("ｱｲｳｴｵｶﾞﾊﾟｯｰﾞﾟ"),
+    ]
+    out = []
+    while len(out) < n:
+        parts = []
+        for _ in range(rng.randrange(1, 7)):
+            if rng.random() < 0.4:
+                s = rng.choice(sentences)
+                if s:
+                    i = rng.randrange(len(s))
+                    parts.append(s[i : i + rng.randrange(1, 12)])
+            else:
+                pool = rng.choice(pools)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randrange(1, 9))))
+        text = "".join(parts)
+        if text:
+            out.append(text)
+    return out
+
+
+def stress_rows(tok, sentences, n, seed):
+    katsu = tok.katsu
+    rows = []
+    for text in random_japanese(random.Random(seed), sentences, n):
+        row = run_case(tok, "ja", text)
+        ms = morphs(katsu, text)
+        row["surfaces"] = [m[0] for m in ms]
+        row["morph_sha256"] = morph_digest(ms)
+        rows.append(row)
+    return rows
+
+
+def japanese_fixtures(tok):
+    """Rows for ja_cases.json, encoded with the vocab `tok` holds."""
+    katsu = tok.katsu
+    sentences = CORPUS["ja"] + JAPANESE
+    cases = []
+    for text in sentences:
+        row = run_case(tok, "ja", text)
+        if "cleaned" in row:
+            row["ids"] = tok.encode(text, "ja")
+        row["morphs"] = morphs(katsu, text)
+        cases.append(row)
+    stress = stress_rows(tok, sentences, 1000, 20240501)
+    return {"generator": "tools/parity/xtts_text/gen_fixtures.py", "cases": cases, "stress": stress}
+
+
+def write_japanese(vocab_path):
+    tok = VoiceBpeTokenizer(vocab_path)
+    with open(os.path.join(OUT, "ja_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(japanese_fixtures(tok), f, ensure_ascii=False, indent=0)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    vocab_path = os.path.join(OUT, "vocab.json")
+    if sys.argv[1:2] == ["ja-stress"]:
+        n, seed, out = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        rows = stress_rows(VoiceBpeTokenizer(vocab_path), CORPUS["ja"] + JAPANESE, n, seed)
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump({"cases": [], "stress": rows}, f, ensure_ascii=False)
+        print(f"wrote {len(rows)} random strings to {out}")
+        return
+    if sys.argv[1:] == ["ja"]:
+        write_japanese(vocab_path)
+        print("wrote ja_cases.json")
+        return
     tok = VoiceBpeTokenizer()
     rows = preprocess_all(tok)
-    vocab_path = os.path.join(OUT, "vocab.json")
     train_vocab(rows, vocab_path)
     tok = VoiceBpeTokenizer(vocab_path)
     for r in rows:
@@ -118,6 +217,7 @@ def main():
                   indent=1)
     with open(os.path.join(OUT, "num2words.json"), "w", encoding="utf-8") as f:
         json.dump(num2words_cases(), f, ensure_ascii=False)
+    write_japanese(vocab_path)
     print(f"{len(rows)} cases, vocab size {Tokenizer.from_file(vocab_path).get_vocab_size()}")
 
 
