@@ -88,13 +88,20 @@ fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
     Ok(Box::new(PiperEngine::load(spec)?))
 }
 
-/// How many ONNX Runtime sessions each voice keeps: `VCTTS_PIPER_SESSIONS` if
-/// set, else up to two (more than the cores only adds memory).
-fn sessions_per_voice(spec: &ModelSpec) -> usize {
-    if let Some(n) = std::env::var("VCTTS_PIPER_SESSIONS").ok().and_then(|v| v.parse::<usize>().ok()) {
-        return n.clamp(1, 16);
-    }
-    spec.max_concurrency.clamp(1, 2)
+/// How many ONNX Runtime sessions each voice keeps and how many threads each
+/// uses. A session costs about 100 MB and runs on all the threads it is given,
+/// so by default there is one session per two cores (at most
+/// `max_concurrency`), sharing the cores between them. Concurrent requests on
+/// one session take turns sentence by sentence. `VCTTS_PIPER_SESSIONS`
+/// overrides the count.
+fn session_layout(spec: &ModelSpec) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let sessions = match std::env::var("VCTTS_PIPER_SESSIONS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => n.clamp(1, 16),
+        None => (cores / 2).clamp(1, spec.max_concurrency.max(1)),
+    };
+    let threads = if spec.threads > 0 { spec.threads } else { (cores / sessions).clamp(1, 4) };
+    (sessions, threads)
 }
 
 /// The `*.onnx` files in `dir` that look like Piper voices, sorted.
@@ -128,11 +135,11 @@ impl PiperEngine {
         let files = voice_files(&dir)?;
         // Fail early, with the fix, when ONNX Runtime is missing.
         vctts_onnx::environment()?;
-        let sessions = sessions_per_voice(spec);
+        let (sessions, threads) = session_layout(spec);
         let mut voices: Vec<Arc<dyn VoiceBackend>> = Vec::new();
         for f in &files {
-            let v = PiperVoice::load(f, sessions, spec.threads)?;
-            tracing::info!(voice = %v.id(), language = %v.config().language, sessions, "loaded Piper voice");
+            let v = PiperVoice::load(f, sessions, threads)?;
+            tracing::info!(voice = %v.id(), language = %v.config().language, sessions, threads, "loaded Piper voice");
             voices.push(Arc::new(v));
         }
         Self::from_voices(voices)
@@ -233,6 +240,16 @@ impl Engine for PiperEngine {
     }
 
     fn synthesize(&self, job: &SynthesisJob, sink: &mut ChunkSink<'_>) -> Result<SynthStats, EngineError> {
+        let r = self.synthesize_inner(job, sink);
+        if std::env::var_os("VCTTS_NO_TRIM").is_none() {
+            vctts_onnx::release_free_memory();
+        }
+        r
+    }
+}
+
+impl PiperEngine {
+    fn synthesize_inner(&self, job: &SynthesisJob, sink: &mut ChunkSink<'_>) -> Result<SynthStats, EngineError> {
         let started = Instant::now();
         let chars = job.text.chars().count();
         if chars > MAX_TEXT_CHARS {
