@@ -16,6 +16,8 @@
 //!   concurrently.
 
 pub mod config;
+pub mod dsp;
+pub mod dvector;
 pub mod espeak;
 pub mod graph;
 pub mod normalize;
