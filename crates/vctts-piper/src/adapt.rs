@@ -210,6 +210,12 @@ pub fn measure(x: &[f32], sr: u32, track: &F0Track) -> Result<VoiceMeasures, Eng
     let sd = (semis.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / semis.len() as f32).sqrt();
     let (nuclei, phon_s) = syllables(track);
     let syllables_per_s = if phon_s > 0.0 { nuclei as f32 / phon_s } else { 0.0 };
+    // Speech rises and falls in pitch and loudness; a hum or a held tone does not.
+    if sd < 0.3 || nuclei < 2 {
+        return Err(bad(format!(
+            "the clip sounds like a steady tone, not speech (pitch varies by {sd:.2} semitones, {nuclei} syllables              found); upload 3-30 s of one person speaking"
+        )));
+    }
     // Formants on a 10 kHz copy (a 5 kHz band holds F1..F3 for any voice).
     let x10 = warp_time(x, sr as f32 / 10_000.0);
     let times: Vec<f32> = track
