@@ -65,7 +65,10 @@ pub fn sentences(text: &str) -> Vec<String> {
         let ends_clause = s.trim_end().ends_with([';', '；']);
         match out.last_mut() {
             Some(last) if join_next && last.chars().count() + 1 + s.chars().count() <= MAX_SENTENCE_CHARS => {
-                last.push(' ');
+                // Full-width punctuation (Chinese) is followed by no space.
+                if last.ends_with(';') {
+                    last.push(' ');
+                }
                 last.push_str(&s);
             }
             _ => out.push(s),
