@@ -87,5 +87,6 @@ for id in "${REF_IDS[@]}"; do
 done
 "$JUDGE/score.py" --batch "$OUT/jobs.tsv" >"$OUT/scores.jsonl"
 
+mkdir -p docs
 "$JUDGE_CACHE/venv/bin/python" scripts/eval_piper_report.py "$OUT" "$REFS/manifest.tsv" >docs/eval-piper.md
 cat docs/eval-piper.md

@@ -128,31 +128,51 @@ pub fn psola(x: &[f32], sr: u32, marks: &[Mark], stretch: f32, target_f0: impl F
 }
 
 /// Resample `x` so that it plays `alpha` times faster (length `len / alpha`),
-/// with a windowed-sinc low-pass at the new Nyquist when compressing.
+/// with a windowed-sinc low-pass at the new Nyquist when compressing. The
+/// kernel (32 taps, Blackman window) is tabulated at 512 fractional offsets.
 pub fn warp_time(x: &[f32], alpha: f32) -> Vec<f32> {
     if (alpha - 1.0).abs() < 1e-4 {
         return x.to_vec();
     }
+    const HALF: usize = 16;
+    const PHASES: usize = 512;
     let n_out = (x.len() as f32 / alpha).round() as usize;
     let cutoff = (1.0 / alpha).min(1.0) * 0.95;
-    let half = 16isize;
-    let mut out = Vec::with_capacity(n_out);
-    for j in 0..n_out {
-        let pos = j as f32 * alpha;
-        let base = pos.floor() as isize;
-        let mut acc = 0.0f32;
-        for k in (base - half + 1)..=(base + half) {
-            if k < 0 || k as usize >= x.len() {
-                continue;
-            }
-            let d = pos - k as f32;
+    // table[p][j]: weight of sample base-HALF+1+j for fractional offset p/PHASES.
+    let taps = 2 * HALF;
+    let mut table = vec![0.0f32; (PHASES + 1) * taps];
+    for p in 0..=PHASES {
+        let frac = p as f32 / PHASES as f32;
+        for j in 0..taps {
+            let d = frac + HALF as f32 - 1.0 - j as f32;
             let arg = std::f32::consts::PI * d * cutoff;
             let sinc = if arg.abs() < 1e-6 { 1.0 } else { arg.sin() / arg };
-            // Blackman window over the kernel span.
-            let wpos = (d / half as f32).clamp(-1.0, 1.0);
+            let wpos = (d / HALF as f32).clamp(-1.0, 1.0);
             let win =
                 0.42 + 0.5 * (std::f32::consts::PI * wpos).cos() + 0.08 * (2.0 * std::f32::consts::PI * wpos).cos();
-            acc += x[k as usize] * cutoff * sinc * win;
+            table[p * taps + j] = cutoff * sinc * win;
+        }
+    }
+    let mut out = Vec::with_capacity(n_out);
+    for j in 0..n_out {
+        let pos = j as f64 * alpha as f64;
+        let base = pos.floor() as isize;
+        let phase = (((pos - base as f64) * PHASES as f64).round() as usize).min(PHASES);
+        let w = &table[phase * taps..(phase + 1) * taps];
+        let start = base - HALF as isize + 1;
+        let mut acc = 0.0f32;
+        if start >= 0 && (start as usize + taps) <= x.len() {
+            let xs = &x[start as usize..start as usize + taps];
+            for (a, b) in xs.iter().zip(w) {
+                acc += a * b;
+            }
+        } else {
+            for (k, wk) in w.iter().enumerate() {
+                let idx = start + k as isize;
+                if idx >= 0 && (idx as usize) < x.len() {
+                    acc += x[idx as usize] * wk;
+                }
+            }
         }
         out.push(acc);
     }
