@@ -26,7 +26,7 @@ SENTENCES = [
 model = sys.argv[1]
 cfg = json.load(open(model + ".json"))
 opts = ort.SessionOptions()
-opts.intra_op_num_threads = 2
+opts.intra_op_num_threads = int(next((a.split("=")[1] for a in sys.argv if a.startswith("--threads=")), "2"))
 if "--no-arena" in sys.argv:
     opts.enable_cpu_mem_arena = False
     opts.enable_mem_pattern = False
@@ -51,5 +51,5 @@ for _ in range(3):
         wall += time.perf_counter() - t
         cpu += time.process_time() - c
         audio += a.size / cfg["audio"]["sample_rate"]
-print(f"bare ONNX Runtime (Python, 2 threads): RTF {wall / audio:.4f} wall, {cpu / audio:.4f} CPU-s per audio-s "
+print(f"bare ONNX Runtime (Python, {opts.intra_op_num_threads} threads): RTF {wall / audio:.4f} wall, {cpu / audio:.4f} CPU-s per audio-s "
       f"({audio / 3:.1f} s of audio per pass)")

@@ -78,11 +78,15 @@ fn main() {
         }
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("machine: {cores} cores; ONNX Runtime threads per session: {}", cores.min(4));
+    let spec = ModelSpec { max_concurrency: clients, ..Default::default() };
+    let layout = vctts_piper::session_layout(&spec);
+    println!(
+        "machine: {cores} cores; {} ONNX Runtime session(s) x {} thread(s), spinning {}",
+        layout.sessions, layout.threads, layout.spinning
+    );
     println!("rss at start: {:.0} MB", rss_mb());
 
     let t = Instant::now();
-    let spec = ModelSpec { max_concurrency: clients, ..Default::default() };
     let engine = PiperEngine::load(&spec).expect("load the engine (run scripts/setup.sh)");
     println!("load: {:.2} s, rss after loading: {:.0} MB", t.elapsed().as_secs_f64(), rss_mb());
 
@@ -156,7 +160,11 @@ fn main() {
     // The bare model on the same sentences: ids prepared beforehand.
     if bare_too {
         let voice_dir = vctts_piper::default_model_dir();
-        let bare = PiperVoice::load(&voice_dir.join(format!("{DEFAULT_VOICE}.onnx")), 1, 0).expect("voice");
+        let bare = PiperVoice::load(
+            &voice_dir.join(format!("{DEFAULT_VOICE}.onnx")),
+            &vctts_piper::SessionLayout { sessions: 1, ..layout },
+        )
+        .expect("voice");
         let ids: Vec<Vec<i64>> = PARAGRAPH
             .iter()
             .map(|s| bare.phoneme_ids(&vctts_piper::normalize::normalize_english(s)).expect("ids"))

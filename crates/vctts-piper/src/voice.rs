@@ -81,8 +81,8 @@ const FRAMES_PER_ID_BOUND: f32 = 10.0;
 const PRIOR_CHANNELS: usize = 192;
 
 impl PiperVoice {
-    /// Load `<dir>/<id>.onnx` with its config into `sessions` ONNX Runtime sessions.
-    pub fn load(onnx: &Path, sessions: usize, threads: usize) -> Result<Self, EngineError> {
+    /// Load `<dir>/<id>.onnx` with its config into ONNX Runtime sessions laid out as `layout` says.
+    pub fn load(onnx: &Path, layout: &crate::SessionLayout) -> Result<Self, EngineError> {
         let id = onnx
             .file_stem()
             .and_then(|s| s.to_str())
@@ -118,11 +118,11 @@ impl PiperVoice {
         };
         // The CPU arena speeds a run up by a fifth; it is shrunk back after
         // every run so memory stays flat.
-        let cfg = vctts_onnx::SessionConfig { arena: true, ..vctts_onnx::SessionConfig::with_threads(threads) };
+        let cfg = vctts_onnx::SessionConfig { threads: layout.threads, spinning: layout.spinning, arena: true };
         let run_options = vctts_onnx::shrinking_run_options()?;
         let label = onnx.display().to_string();
         let mut pool = Vec::new();
-        for _ in 0..sessions.max(1) {
+        for _ in 0..layout.sessions.max(1) {
             pool.push(Mutex::new(cfg.build_from_memory(&model, &label)?));
         }
         drop(model);
