@@ -61,7 +61,7 @@ pub fn engine() -> Option<&'static PiperEngine> {
         if !voice_dir().join("en_US-joe-medium.onnx").is_file() {
             return Err(format!("the joe voice is not installed in {}", voice_dir().display()));
         }
-        let spec = ModelSpec { model_dir: Some(voice_dir()), max_concurrency: 2, threads: 1, ..Default::default() };
+        let spec = ModelSpec { model_dir: Some(voice_dir()), max_concurrency: 2, ..Default::default() };
         PiperEngine::load(&spec).map_err(|e| format!("loading the engine failed: {e}"))
     });
     match r {
