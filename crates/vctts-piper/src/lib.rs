@@ -270,20 +270,25 @@ impl PiperEngine {
         Ok((self.resolve_voice(job)?, None))
     }
 
+    /// The default voice for a language: the engine's default if it speaks
+    /// it, else the first voice that does.
+    fn default_for(&self, lang: Option<(&str, String)>) -> Result<Arc<dyn VoiceBackend>, EngineError> {
+        let speaks = |v: &Arc<dyn VoiceBackend>, l: &str| v.languages().iter().any(|x| x == l);
+        let d = &self.voices[self.default_voice];
+        match lang {
+            None => Ok(d.clone()),
+            Some((_, l)) if speaks(d, &l) => Ok(d.clone()),
+            Some((raw, l)) => self.voices.iter().find(|v| speaks(v, &l)).cloned().ok_or_else(|| self.unsupported(raw)),
+        }
+    }
+
     fn resolve_voice(&self, job: &SynthesisJob) -> Result<Arc<dyn VoiceBackend>, EngineError> {
         let lang = job.language.as_deref().map(|l| (l, normalize_language(l))).filter(|(_, n)| !n.is_empty());
         let speaks = |v: &Arc<dyn VoiceBackend>, l: &str| v.languages().iter().any(|x| x == l);
         match &job.voice {
-            Voice::Default => {
-                let d = &self.voices[self.default_voice];
-                match lang {
-                    None => Ok(d.clone()),
-                    Some((_, l)) if speaks(d, &l) => Ok(d.clone()),
-                    Some((raw, l)) => {
-                        self.voices.iter().find(|v| speaks(v, &l)).cloned().ok_or_else(|| self.unsupported(raw))
-                    }
-                }
-            }
+            Voice::Default => self.default_for(lang),
+            // The design document's examples call the default voice "default".
+            Voice::Preset(id) if id == "default" => self.default_for(lang),
             Voice::Preset(id) => {
                 let v = self.voices.iter().find(|v| v.id() == id).cloned().ok_or_else(|| {
                     let ids: Vec<&str> = self.voices.iter().map(|v| v.id()).collect();
@@ -297,7 +302,7 @@ impl PiperEngine {
                     _ => Ok(v),
                 }
             }
-            Voice::Profile { .. } => unreachable!("profiles are resolved by resolve()"),
+            Voice::Profile { .. } => Err(EngineError::Internal("voice profiles are resolved by resolve()".into())),
         }
     }
 }

@@ -76,8 +76,12 @@ fn the_language_picks_the_voice() {
     let mut job = SynthesisJob::new("Hello there.");
     job.language = Some("en".into());
     assert_eq!(run(&e, &job).unwrap()[0].1, 22050);
-    // No language: the default voice.
+    // No language: the default voice; "default" names it too.
     assert_eq!(run(&e, &SynthesisJob::new("Hello.")).unwrap()[0].1, 22050);
+    let mut job = SynthesisJob::new("你好。");
+    job.voice = Voice::Preset("default".into());
+    job.language = Some("zh".into());
+    assert_eq!(run(&e, &job).unwrap()[0].1, 24000);
 }
 
 #[test]
