@@ -4,6 +4,7 @@
 //! cargo run -p vctts-piper --example synth -- [--voice ID] [--speed X] [--seed N]
 //!     [--profile PROFILE.json] [--model-dir DIR] --out OUT.wav "TEXT"
 //! cargo run -p vctts-piper --example synth -- --extract REF.wav --out PROFILE.json
+//! cargo run -p vctts-piper --example synth -- --normalize "TEXT"   (print the sentences as spoken)
 //! cargo run -p vctts-piper --example synth -- --batch JOBS.tsv
 //!     (lines: OUT.wav <TAB> TEXT [<TAB> PROFILE.json])
 //! ```
@@ -61,6 +62,7 @@ fn run() -> Result<(), String> {
     let mut extract = None;
     let mut batch = None;
     let mut language = None;
+    let mut normalize_only = false;
     let mut text = Vec::new();
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
@@ -74,8 +76,15 @@ fn run() -> Result<(), String> {
             "--out" => out = Some(val()?),
             "--extract" => extract = Some(val()?),
             "--batch" => batch = Some(val()?),
+            "--normalize" => normalize_only = true,
             _ => text.push(a),
         }
+    }
+    if normalize_only {
+        for s in vctts_piper::sentences(&text.join(" ")) {
+            println!("{}", vctts_piper::normalize::normalize_english(&s));
+        }
+        return Ok(());
     }
     let engine = (vctts_piper::KIND.load)(&spec).map_err(|e| e.to_string())?;
     if let Some(reference) = extract {

@@ -286,6 +286,14 @@ re!(
     RE_DAY_MONTH,
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(January|February|March|April|May|June|July|August|September|October|November|December)\b(,?\s+(\d{4})\b)?"
 );
+re!(
+    RE_TIME_RANGE,
+    r"\b(\d{1,2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)\s*[-–]\s*(\d{1,2}(?::\d{2})?\s*[AaPp]\.?[Mm]\b\.?)"
+);
+re!(RE_PHONE, r"(?:\(?\b(\d{3})\)?[-. ])?\b(\d{3})-(\d{4})\b");
+re!(RE_VERSION, r"\b\d+(?:\.\d+){2,}\b");
+re!(RE_FRACTION, r"\b(\d{1,3})/(\d{1,3})\b");
+re!(RE_FEET_INCHES, r"\b(\d)'\s?(\d{1,2})(?:\x22|'')");
 re!(RE_TIME, r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?\s?[Mm]\.?(?:\s|$|\b))?");
 re!(RE_AMPM, r"\b(\d{1,2})\s*([AaPp])\.?[Mm]\b\.?");
 re!(RE_CURRENCY, r"([$£€¥])\s?(\d[\d,]*)(?:\.(\d+))?(?:\s?(thousand|million|billion|trillion|[kKmMbB]n?)\b)?");
@@ -378,6 +386,34 @@ fn currency_words(c: &Captures<'_>) -> String {
     } else {
         format!("{dollars} and {cent_words}")
     }
+}
+
+/// "1/2" -> "one half", "3/4" -> "three quarters", "2/3" -> "two thirds",
+/// "24/7" -> "twenty-four seven", "50/50" -> "fifty-fifty", else "a over b".
+fn fraction_words(a: &str, b: &str) -> String {
+    let (n, d): (u64, u64) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+    if n == 24 && d == 7 {
+        return "twenty-four seven".into();
+    }
+    if n == d {
+        return format!("{}-{}", cardinal(n), cardinal(d));
+    }
+    if n == 0 || d == 0 || n > d || d > 10 {
+        return format!("{} over {}", cardinal(n), cardinal(d));
+    }
+    let unit = match d {
+        2 => "half".to_string(),
+        4 => "quarter".to_string(),
+        _ => ordinal(d),
+    };
+    let unit = if n == 1 {
+        unit
+    } else if unit == "half" {
+        "halves".into()
+    } else {
+        format!("{unit}s")
+    };
+    format!("{} {unit}", cardinal(n))
 }
 
 fn decade_words(c: &Captures<'_>) -> String {
@@ -479,6 +515,7 @@ pub fn normalize_english(text: &str) -> String {
             w
         })
         .into_owned();
+    s = RE_TIME_RANGE.replace_all(&s, "$1 to $2").into_owned();
     s = RE_TIME
         .replace_all(&s, |c: &Captures<'_>| {
             let h: u64 = c[1].parse().unwrap_or(99);
@@ -514,6 +551,33 @@ pub fn normalize_english(text: &str) -> String {
         })
         .into_owned();
 
+    s = RE_PHONE
+        .replace_all(&s, |c: &Captures<'_>| {
+            let mut parts: Vec<String> = Vec::new();
+            for i in 1..=3 {
+                if let Some(m) = c.get(i) {
+                    parts.push(digits(m.as_str()));
+                }
+            }
+            parts.join(", ")
+        })
+        .into_owned();
+    s = RE_VERSION
+        .replace_all(&s, |c: &Captures<'_>| c[0].split('.').map(integer_words).collect::<Vec<_>>().join(" point "))
+        .into_owned();
+    s = RE_FEET_INCHES
+        .replace_all(&s, |c: &Captures<'_>| {
+            let (f, i): (u64, u64) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+            format!(
+                "{} {} {} {}",
+                cardinal(f),
+                plural(f == 1, "foot", "feet"),
+                cardinal(i),
+                plural(i == 1, "inch", "inches")
+            )
+        })
+        .into_owned();
+    s = RE_FRACTION.replace_all(&s, |c: &Captures<'_>| fraction_words(&c[1], &c[2])).into_owned();
     s = RE_CURRENCY.replace_all(&s, |c: &Captures<'_>| currency_words(c)).into_owned();
     s = RE_CENTS
         .replace_all(&s, |c: &Captures<'_>| {
@@ -708,6 +772,15 @@ mod tests {
         assert_eq!(n("Use A4 paper"), "Use A four paper");
         assert_eq!(n("Cats vs dogs"), "Cats versus dogs");
         assert_eq!(n("Yes \u{2014} no"), "Yes, no");
+        assert_eq!(n("Open 24/7, 9am-5pm."), "Open twenty-four seven, nine a m to five p m.");
+        assert_eq!(n("Mix 1/2 cup, 3/4 cup or 2/3 cup"), "Mix one half cup, three quarters cup or two thirds cup");
+        assert_eq!(n("A 50/50 chance"), "A fifty-fifty chance");
+        assert_eq!(
+            n("Call 555-1234 or (212) 555-0199."),
+            "Call five five five, one two three four or two one two, five five five, zero one nine nine."
+        );
+        assert_eq!(n("Version 2.0.1 is out"), "Version two point zero point one is out");
+        assert_eq!(n("He is 5'10\" tall"), "He is five feet ten inches tall");
     }
 
     #[test]
