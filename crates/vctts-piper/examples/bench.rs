@@ -37,6 +37,16 @@ fn rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
 /// CPU seconds (user + system) this process has used.
 fn cpu_s() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -125,36 +135,44 @@ fn main() {
     );
     println!("rss before the load test: {:.0} MB", rss_mb());
 
-    // Many requests of varying length from several clients.
+    // Many requests of varying length from several clients, in rounds of 100;
+    // RSS is read between rounds (nothing in flight) and as the peak.
     let texts: Vec<String> = (0..PARAGRAPH.len())
         .flat_map(|i| (1..=PARAGRAPH.len() - i).map(move |n| PARAGRAPH[i..i + n].join(" ")))
         .collect();
     let done = AtomicUsize::new(0);
     let t = Instant::now();
     let audio_total = parking_lot::Mutex::new(0.0f64);
-    std::thread::scope(|s| {
-        for c in 0..clients {
-            let (engine, texts, done, audio_total) = (&engine, &texts, &done, &audio_total);
-            s.spawn(move || loop {
-                let n = done.fetch_add(1, Ordering::SeqCst);
-                if n >= requests {
-                    break;
-                }
-                let (_, a, _) = synth(engine, &texts[(n * 7 + c) % texts.len()]);
-                *audio_total.lock() += a;
-                if (n + 1) % 100 == 0 {
-                    println!("  after {:>4} requests: rss {:.0} MB", n + 1, rss_mb());
-                }
-            });
-        }
-    });
+    let mut idle_rss = vec![rss_mb()];
+    while done.load(Ordering::SeqCst) < requests {
+        let round_end = (done.load(Ordering::SeqCst) + 100).min(requests);
+        std::thread::scope(|s| {
+            for c in 0..clients {
+                let (engine, texts, done, audio_total) = (&engine, &texts, &done, &audio_total);
+                s.spawn(move || loop {
+                    let n = done.fetch_add(1, Ordering::SeqCst);
+                    if n >= round_end {
+                        done.fetch_sub(1, Ordering::SeqCst);
+                        break;
+                    }
+                    let (_, a, _) = synth(engine, &texts[(n * 7 + c) % texts.len()]);
+                    *audio_total.lock() += a;
+                });
+            }
+        });
+        idle_rss.push(rss_mb());
+        println!("  after {:>4} requests: rss {:.0} MB (peak so far {:.0} MB)", round_end, rss_mb(), peak_rss_mb());
+    }
     let wall = t.elapsed().as_secs_f64();
     println!(
-        "{requests} requests from {clients} clients in {wall:.1} s: {:.2} requests/s, {:.1} s of audio per second; \
-         rss after: {:.0} MB",
+        "{requests} requests from {clients} clients in {wall:.1} s: {:.2} requests/s, {:.1} s of audio per second",
         requests as f64 / wall,
         *audio_total.lock() / wall,
-        rss_mb()
+    );
+    println!(
+        "rss between rounds: {} MB; peak (VmHWM) {:.0} MB",
+        idle_rss.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(" -> "),
+        peak_rss_mb()
     );
 
     // The bare model on the same sentences: ids prepared beforehand.

@@ -44,8 +44,10 @@ pub use voice::{PiperVoice, SentenceParams, VoiceBackend};
 pub const ENGINE_NAME: &str = "piper";
 /// The voice the setup script installs and the engine prefers.
 pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
-/// Longest sentence handed to a voice at once (longer ones are cut at clauses).
-pub const MAX_SENTENCE_CHARS: usize = 300;
+/// Longest sentence handed to a voice at once; longer ones are cut at clause
+/// punctuation. A VITS run needs ~20 MB of working memory per second of audio,
+/// so this bounds the peak (160 characters: ~10 s, ~200 MB).
+pub const MAX_SENTENCE_CHARS: usize = 160;
 /// Silence between sentences, seconds.
 const SENTENCE_GAP_S: f32 = 0.12;
 
@@ -113,20 +115,23 @@ pub struct SessionLayout {
     pub spinning: bool,
 }
 
-/// One session per core (at most `max_concurrency`, at most 4), each with
-/// up to all the cores (at most 4) as threads, spinning off when the threads
-/// outnumber the cores. Measured on the joe voice (CPU-s per audio-s, shrinking
-/// arena): 1 thread 0.050, 2 threads 0.079 with spinning, 0.058 without. So a
-/// lone request still gets every core, and parallel requests share the cores
-/// without threads burning them while they wait. A session costs ~100 MB.
-/// `VCTTS_PIPER_SESSIONS` overrides the count; `ModelSpec::threads` the threads.
+/// One session per two cores (at most `max_concurrency`, at most 4), each with
+/// the cores shared among the sessions as threads; idle ONNX Runtime threads
+/// spin only when no core is shared. Why, measured on the joe voice here:
+/// a session costs ~100 MB resident and a run needs ~20 MB more per second of
+/// audio while it lasts, so every concurrent run adds to the peak (two
+/// sessions of two threads: 187 MB idle, 581 MB peak under 4 clients; one
+/// session: 112 MB idle, 322 MB peak). CPU-s per audio-s: one thread 0.050,
+/// two spinning threads 0.079, two non-spinning 0.058. Concurrent requests on
+/// one session take turns sentence by sentence. `VCTTS_PIPER_SESSIONS`
+/// overrides the count; `ModelSpec::threads` the threads per session.
 pub fn session_layout(spec: &ModelSpec) -> SessionLayout {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let sessions = match std::env::var("VCTTS_PIPER_SESSIONS").ok().and_then(|v| v.parse::<usize>().ok()) {
         Some(n) => n.clamp(1, 16),
-        None => cores.min(4).clamp(1, spec.max_concurrency.max(1)),
+        None => (cores / 2).clamp(1, 4).min(spec.max_concurrency.max(1)),
     };
-    let threads = if spec.threads > 0 { spec.threads } else { cores.clamp(1, 4) };
+    let threads = if spec.threads > 0 { spec.threads } else { (cores / sessions).clamp(1, 4) };
     SessionLayout { sessions, threads, spinning: sessions * threads <= cores }
 }
 
