@@ -38,8 +38,8 @@ const DECODE_WINDOW_FRAMES: usize = 512;
 const SEGMENT_S: f64 = 10.0;
 
 /// The engine that speaks before the converter, unless [`set_base_engine`]
-/// chose another. `None` until the default engine (piper) is part of the
-/// workspace.
+/// chose another. `None`: this crate does not depend on any TTS engine; the
+/// `vctts` binary chooses piper (the default engine) at start-up.
 pub const DEFAULT_BASE: Option<EngineKind> = None;
 
 static BASE_ENGINE: OnceLock<EngineKind> = OnceLock::new();

@@ -4,7 +4,10 @@ use vctts_engine::EngineKind;
 
 /// Every engine this build offers, the default first.
 pub fn all() -> Vec<EngineKind> {
+    // OpenVoice speaks with the default engine before converting the tone colour.
+    vctts_model_openvoice::set_base_engine(vctts_piper::KIND);
     vec![
+        vctts_piper::KIND,
         vctts_model_xtts::KIND,
         vctts_model_openvoice::KIND,
         #[cfg(feature = "test-engine")]

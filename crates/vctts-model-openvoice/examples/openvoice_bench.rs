@@ -2,7 +2,7 @@
 //! converter at its real (published V2) size and random weights, and peak RSS.
 //!
 //! ```text
-//! cargo run --release -p vctts-model-openvoice --example bench -- [--base default|tone] [--rounds N] [--ref FILE]
+//! cargo run --release -p vctts-model-openvoice --example openvoice_bench -- [--base default|tone] [--rounds N] [--ref FILE]
 //! ```
 //!
 //! `--base default` (the default when this build has one) uses the default base

@@ -2,7 +2,7 @@
 //! factor, time to the first streamed chunk, conditioning time, peak RSS.
 //!
 //! ```text
-//! cargo run --release -p vctts-model-xtts --example bench -- [--tokens 200] [--device cpu|cuda] [--config FILE]
+//! cargo run --release -p vctts-model-xtts --example xtts_bench -- [--tokens 200] [--device cpu|cuda] [--config FILE]
 //! ```
 //! Random weights never stop by themselves, so generation runs for exactly `--tokens` codes
 //! (the release's code rate is 21.5 codes per second of audio).
