@@ -9,6 +9,8 @@ use crate::{is_han, Boundary, Pause, Segment, Syllable};
 struct Py {
     s: String,
     locked: bool,
+    /// Spoken with the neutral tone (the dictionary tone stays in `s`).
+    neutral: bool,
 }
 
 #[derive(Debug)]
@@ -25,6 +27,12 @@ impl Word {
     fn is(&self, w: &str) -> bool {
         self.chars.iter().copied().eq(w.chars())
     }
+    /// Set a reading even where the phrase dictionary fixed it.
+    fn set_any(&mut self, k: usize, s: &str) {
+        if let Some(Some(p)) = self.py.get_mut(k) {
+            p.s = s.to_string();
+        }
+    }
     fn set(&mut self, k: usize, s: &str) {
         if let Some(Some(p)) = self.py.get_mut(k) {
             if !p.locked {
@@ -33,6 +41,34 @@ impl Word {
         }
     }
 }
+
+/// Words ending in 儿 that keep it as a full syllable (no erhua).
+const NOT_ERHUA: &[&str] = &[
+    "女儿",
+    "婴儿",
+    "孤儿",
+    "幼儿",
+    "健儿",
+    "少儿",
+    "胎儿",
+    "男儿",
+    "孙儿",
+    "宠儿",
+    "新生儿",
+    "混血儿",
+    "低能儿",
+    "弄潮儿",
+    "妻儿",
+    "侄儿",
+    "犬儿",
+    "育儿",
+    "托儿",
+    "产儿",
+    "患儿",
+    "畸形儿",
+    "私生儿",
+    "小儿",
+];
 
 const NUMERALS: &str = "零〇一二三四五六七八九十百千万亿两幺几";
 const DIGIT_CHARS: &str = "零〇一二三四五六七八九幺";
@@ -93,7 +129,7 @@ fn readings_of(word: &str) -> Vec<Option<Py>> {
     let phrases = &*PHRASES;
     if chars.len() > 1 {
         if let Some(r) = phrases.map.get(word) {
-            return r.iter().map(|s| Some(Py { s: s.to_string(), locked: true })).collect();
+            return r.iter().map(|s| Some(Py { s: s.to_string(), locked: true, neutral: false })).collect();
         }
     }
     let mut out = Vec::with_capacity(chars.len());
@@ -107,12 +143,16 @@ fn readings_of(word: &str) -> Vec<Option<Py>> {
             buf.clear();
             buf.extend(&chars[i..i + n]);
             if let Some(r) = phrases.map.get(buf.as_str()) {
-                out.extend(r.iter().map(|s| Some(Py { s: s.to_string(), locked: true })));
+                out.extend(r.iter().map(|s| Some(Py { s: s.to_string(), locked: true, neutral: false })));
                 i += n;
                 continue 'outer;
             }
         }
-        out.push(char_readings(chars[i]).and_then(|r| r.first()).map(|s| Py { s: s.to_string(), locked: false }));
+        out.push(char_readings(chars[i]).and_then(|r| r.first()).map(|s| Py {
+            s: s.to_string(),
+            locked: false,
+            neutral: false,
+        }));
         i += 1;
     }
     out
@@ -165,15 +205,7 @@ fn resolve_polyphones(words: &mut [Word]) {
                     }
                 }
                 '地' => {
-                    let adverbial = prev.is_some_and(|p| {
-                        let t = p.tag.as_str();
-                        (p.chars.len() >= 2 && p.chars[0] == p.chars[1])
-                            || t.starts_with('a')
-                            || t.starts_with('d')
-                            || t == "z"
-                            || t == "i"
-                            || t == "l"
-                    });
+                    let adverbial = prev.is_some_and(adverbial);
                     let subject_like = prev.is_some_and(|p| p.tag.starts_with('n') || p.tag.starts_with('r'));
                     if adverbial && next.is_some() && !subject_like {
                         cur.set(0, "de5");
@@ -202,7 +234,11 @@ fn resolve_polyphones(words: &mut [Word]) {
                     cur.set(0, "zhong4")
                 }
                 '数' if in_set(nc, "一钱数不到着了") => cur.set(0, "shu3"),
-                '干' if in_set(pc, "很太真挺晒擦吹烘弄烤") => cur.set(0, "gan1"),
+                '干' if in_set(pc, "很太真挺晒擦吹烘弄烤")
+                    || (nc == Some('了') && prev.is_some_and(|p| p.tag.starts_with('n'))) =>
+                {
+                    cur.set(0, "gan1")
+                }
                 '量' if in_set(pc, "的大少多用总") || next.is_none() => cur.set(0, "liang4"),
                 '了' if in_set(pc, "不") && prev.is_some_and(|p| p.chars.len() == 1) => cur.set(0, "liao3"),
                 '着' if in_set(pc, "睡") => cur.set(0, "zhao2"),
@@ -212,12 +248,36 @@ fn resolve_polyphones(words: &mut [Word]) {
             continue;
         }
         // Multi-character words the phrase dictionary does not know.
+        if let Some((_, r)) = WORD_OVERRIDES.iter().find(|(w, _)| cur.is(w)) {
+            for (k, p) in r.split(' ').enumerate() {
+                cur.set_any(k, p);
+            }
+            continue;
+        }
+        let prev_adverbial = prev.is_some_and(adverbial);
         let n = cur.chars.len();
         for k in 0..n {
             let c = cur.chars[k];
             match c {
                 '们' => cur.set(k, "men5"),
                 '得' if n == 3 && k == 1 && cur.chars[0] != '不' => cur.set(k, "de5"),
+                // V得 + complement: 走得很快, 做得好
+                '得' if k == n - 1 && k > 0 && in_set(nc, "很太好快慢真多不非特满清挺越更最这那") => {
+                    cur.set(k, "de5")
+                }
+                '行' | '只' if k > 0 && NUMERALS.contains(cur.chars[k - 1]) => {
+                    cur.set(k, if c == '行' { "hang2" } else { "zhi1" })
+                }
+                '为' if k > 0 && "成认作以称视选评定改变化分转列".contains(cur.chars[k - 1]) => {
+                    cur.set(k, "wei2")
+                }
+                '长' if k == 0 && !cur.chars.get(1).is_some_and(|c| "得大高出胖成满".contains(*c)) => {
+                    cur.set(k, "chang2")
+                }
+                '长' if k > 0 && "很太真好多最更越挺".contains(cur.chars[k - 1]) => cur.set(k, "chang2"),
+                '地' if k == 0 && prev_adverbial => cur.set(k, "de5"),
+                '数' if n == 3 && cur.chars[1] == '一' && cur.chars[0] == cur.chars[2] => cur.set(k, "shu3"),
+                '儿' if k == n - 1 && k > 0 && !NOT_ERHUA.iter().any(|w| cur.is(w)) => cur.set_any(k, "er5"),
                 '地' if k == n - 1
                     && n >= 3
                     && (cur.chars[0] == cur.chars[1] || cur.tag.starts_with('a') || cur.tag.starts_with('d')) =>
@@ -238,6 +298,80 @@ fn resolve_polyphones(words: &mut [Word]) {
         let _ = next_text;
     }
 }
+
+/// Common words whose last syllable is spoken in the neutral tone (the phrase data keeps
+/// the citation tone).
+const NEUTRAL_LAST: &[&str] = &[
+    "东西", "朋友", "客气", "早上", "晚上", "衣服", "意思", "事情", "时候", "知道", "喜欢", "认识", "告诉", "明白",
+    "清楚", "舒服", "漂亮", "豆腐", "萝卜", "眼睛", "耳朵", "月亮", "休息", "麻烦", "关系", "地方", "名字", "消息",
+    "窗户", "衣裳", "打扮", "便宜", "聪明", "干净", "热闹", "凉快", "商量", "收拾", "脑袋", "头发", "先生", "丈夫",
+    "媳妇", "姑娘", "伙计", "亲戚", "事儿", "玩意", "钥匙", "尾巴", "嘴巴", "石头", "木头", "骨头", "舌头", "枕头",
+    "馒头", "念头", "苦头", "甜头", "里头", "外头", "上头", "后头", "前头", "多么", "怎么", "这么", "那么", "什么",
+    "为了", "除了", "算了", "好了", "罢了", "似的", "部分", "生意", "故事", "比方", "打听", "招呼", "折腾", "琢磨",
+    "糊涂", "困难", "厉害", "规矩", "功夫", "本事", "结实", "模糊", "暖和", "利索", "痛快", "爽快", "快活", "实在",
+    "觉得", "记得", "晓得", "认得", "值得", "懂得", "舍得", "免得", "使得", "显得",
+];
+
+/// Where an entry of [`NEUTRAL_LAST`] ends inside `word`: the whole word, the word with
+/// one more character after it (早上好, 朋友们), or the end of the word (为什么, 老朋友).
+fn neutral_word_end(word: &[char], entry: &str) -> Option<usize> {
+    let e: Vec<char> = entry.chars().collect();
+    let n = e.len();
+    if word.len() < n {
+        return None;
+    }
+    if word[..n] == e[..] && word.len() <= n + 1 {
+        return Some(n - 1);
+    }
+    if word[word.len() - n..] == e[..] {
+        return Some(word.len() - 1);
+    }
+    None
+}
+
+/// Kinship and baby-talk reduplications whose second syllable is neutral.
+const REDUPLICATED_NEUTRAL: &str = "妈爸哥姐弟妹爷奶叔姑舅婶伯姥公婆宝娃星";
+
+/// Mark neutral-tone syllables (spoken tone only).
+fn neutral_tones(words: &mut [Word]) {
+    for w in words.iter_mut() {
+        let n = w.chars.len();
+        let mark = |w: &mut Word, k: usize| {
+            if let Some(Some(p)) = w.py.get_mut(k) {
+                p.neutral = true;
+            }
+        };
+        if n == 2 && w.chars[0] == w.chars[1] && REDUPLICATED_NEUTRAL.contains(w.chars[0]) {
+            mark(w, 1);
+        } else if let Some(end) = NEUTRAL_LAST.iter().find_map(|x| neutral_word_end(&w.chars, x)) {
+            mark(w, end);
+        } else if n == 3 && w.chars[1] == '不' && w.chars[0] != w.chars[2] {
+            // V不C: 对不起, 看不见, 来不及
+            mark(w, 1);
+        }
+        // 们 is always neutral
+        for k in 0..n {
+            if w.chars[k] == '们' {
+                mark(w, k);
+            }
+        }
+    }
+}
+
+/// Whether a word can modify a verb with 地 (慢慢, 认真, 高兴).
+fn adverbial(p: &Word) -> bool {
+    let t = p.tag.as_str();
+    (p.chars.len() >= 2 && p.chars[0] == p.chars[1])
+        || t.starts_with('a')
+        || t.starts_with('d')
+        || t == "b"
+        || t == "z"
+        || t == "i"
+        || t == "l"
+}
+
+/// Words whose everyday reading the phrase data gets wrong.
+const WORD_OVERRIDES: &[(&str, &str)] = &[("大夫", "dai4 fu5")];
 
 /// Whether a word is a clitic that leans on the word before it.
 fn is_clitic(w: &Word) -> bool {
@@ -314,8 +448,9 @@ fn apply_yi_bu(f: &mut [Flat]) {
         let next_tone = f.get(i + 1).map(|x| x.lexical);
         let next2 = f.get(i + 2).map(|x| x.hanzi);
         let is = |c: Option<char>, set: &str| c.is_some_and(|c| set.contains(c));
-        if f[i].hanzi == '一' && base_of(&f[i].s) == "yi" && f[i].lexical == 1 {
-            let reduplication = prev.is_some() && prev == next && is(prev, "看想听试说走问找等动摸闻尝比");
+        if f[i].hanzi == '一' && base_of(&f[i].s) == "yi" && f[i].tone == 1 {
+            // 看一看, 数一数
+            let reduplication = prev.is_some() && prev == next && f[i].boundary <= Boundary::Word;
             let numeric = is(prev, "第")
                 || (is(prev, NUMERALS) && !is(prev, "几"))
                 || is(next, DIGIT_CHARS)
@@ -332,7 +467,7 @@ fn apply_yi_bu(f: &mut [Flat]) {
                 sandhi_yi(next_tone, next)
             };
             f[i].tone = t;
-        } else if f[i].hanzi == '不' && base_of(&f[i].s) == "bu" && f[i].lexical == 4 {
+        } else if f[i].hanzi == '不' && base_of(&f[i].s) == "bu" && f[i].tone == 4 {
             if prev.is_some() && prev == next && f[i].boundary <= Boundary::Word {
                 f[i].tone = 5;
             } else if next_tone == Some(4) {
@@ -395,6 +530,7 @@ fn run_to_syllables(run: &str, first_boundary: Boundary) -> Vec<Syllable> {
         .map(|t| Word { chars: t.word.chars().collect(), tag: t.tag.to_string(), py: readings_of(t.word) })
         .collect();
     resolve_polyphones(&mut words);
+    neutral_tones(&mut words);
     let bounds = prosody(&words);
     let mut flat: Vec<Flat> = Vec::new();
     for (w, b) in words.iter().zip(bounds) {
@@ -406,7 +542,7 @@ fn run_to_syllables(run: &str, first_boundary: Boundary) -> Vec<Syllable> {
                 hanzi: *c,
                 s: p.s.clone(),
                 lexical: t,
-                tone: t,
+                tone: if p.neutral { 5 } else { t },
                 boundary: if first { b } else { Boundary::None },
                 locked: p.locked,
             });

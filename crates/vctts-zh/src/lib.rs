@@ -23,11 +23,15 @@ mod dict;
 mod g2p;
 mod normalize;
 mod num;
+#[cfg(feature = "voice")]
+pub mod voice;
 
 pub use dict::{char_readings, to_simplified, warm_up};
 pub use g2p::{english_as_chinese, spell_english};
 pub use normalize::{fold_width, normalize};
 pub use num::{cardinal, digit_string};
+#[cfg(feature = "voice")]
+pub use voice::{ZhVoice, LICENSE, SAMPLE_RATE};
 
 /// Where a syllable starts relative to the one before it (the strongest break wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -64,8 +64,6 @@ pub fn normalize(text: &str) -> String {
         }
         let ch = c[i];
         match ch {
-            '%' => out.push_str("百分之"),
-            '&' => out.push('和'),
             '+' if i > 0 && c[i - 1].is_ascii_digit() && is_digit_at(&c, i + 1) => out.push('加'),
             '=' => out.push_str("等于"),
             '℃' => out.push_str("摄氏度"),
