@@ -49,7 +49,10 @@ fn main() {
         match voice.synthesize_sentence(&text, speed) {
             Ok(audio) => {
                 let secs = audio.len() as f64 / vctts_zh::SAMPLE_RATE as f64;
-                std::fs::write(&out, vctts_core::audio::encode_wav(&audio, vctts_zh::SAMPLE_RATE)).expect("write wav");
+                if let Err(e) = std::fs::write(&out, vctts_core::audio::encode_wav(&audio, vctts_zh::SAMPLE_RATE)) {
+                    eprintln!("{out}: cannot write: {e}");
+                    std::process::exit(1);
+                }
                 eprintln!("{out}: {secs:.2} s of audio in {:.3} s", t.elapsed().as_secs_f64());
             }
             Err(e) => eprintln!("{out}: error: {e}"),

