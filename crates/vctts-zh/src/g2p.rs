@@ -222,7 +222,13 @@ fn resolve_polyphones(words: &mut [Word]) {
                 '行' if in_set(pc, NUMERALS) || in_set(pc, "每") => cur.set(0, "hang2"),
                 '重' if in_set(nc, "新复来写做装建逢启试播修申游返叠") => cur.set(0, "chong2"),
                 '觉' if in_set(pc, "一个午睡好大") => cur.set(0, "jiao4"),
-                '为' if in_set(pc, "成认作以称视选评定改变化分转列被") => cur.set(0, "wei2"),
+                '为' if in_set(pc, "成认作以称视选评定改变化分转列被")
+                    || (in_set(nc, NUMERALS) && nc != Some('一'))
+                    || in_set(nc, "百")
+                    || (next.is_none() && prev.is_some_and(|p| p.tag.starts_with('n'))) =>
+                {
+                    cur.set(0, "wei2")
+                }
                 '只' if (in_set(pc, NUMERALS) || in_set(pc, "这那哪每某"))
                     && !in_set(nc, "是有要能会好想不在用剩需得") =>
                 {
@@ -698,6 +704,39 @@ pub(crate) fn to_tone3(text: &str, sandhi: bool) -> String {
             if !out.is_empty() {
                 out.push(p);
             }
+        }
+    }
+    out
+}
+
+/// pypinyin-compatible `TONE3` of already-cleaned text: every Han character becomes its
+/// pinyin + tone digit (dictionary tones, 5 = neutral; readings chosen by word context),
+/// written without separators; everything else (punctuation, spaces, Latin, digits, Han
+/// characters without a reading) is passed through unchanged. No number normalisation and
+/// no sandhi — the shape of `"".join(p[0] for p in pypinyin.pinyin(text, style=Style.TONE3,
+/// neutral_tone_with_five=True))`.
+pub fn tone3_passthrough(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() * 3);
+    let mut i = 0;
+    let readable = |c: char| {
+        is_han(c) && char_readings(crate::dict::to_simplified(&c.to_string()).chars().next().unwrap_or(c)).is_some()
+    };
+    while i < chars.len() {
+        if readable(chars[i]) {
+            let start = i;
+            while i < chars.len() && readable(chars[i]) {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            let simplified = crate::dict::to_simplified(&run);
+            for s in run_to_syllables(&simplified, Boundary::None) {
+                out.push_str(&s.pinyin);
+                out.push(char::from(b'0' + s.lexical_tone));
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
         }
     }
     out

@@ -27,7 +27,7 @@ mod num;
 pub mod voice;
 
 pub use dict::{char_readings, to_simplified, warm_up};
-pub use g2p::{english_as_chinese, spell_english};
+pub use g2p::{english_as_chinese, spell_english, tone3_passthrough};
 pub use normalize::{fold_width, normalize};
 pub use num::{cardinal, digit_string};
 #[cfg(feature = "voice")]

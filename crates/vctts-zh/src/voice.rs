@@ -115,7 +115,10 @@ impl BakerSymbols {
                 }
             }
         };
-        for tone in [s.tone, 5, s.lexical_tone] {
+        // The corpus has few neutral-tone 一 (看一看): the model renders `i5` badly, and a
+        // listener (and Whisper) understands the full tone better.
+        let spoken = if s.hanzi == '一' && s.tone == 5 { 1 } else { s.tone };
+        for tone in [spoken, 5, s.lexical_tone] {
             let f = format!("{fin}{tone}");
             if self.ids.contains_key(&ini) && self.ids.contains_key(&f) {
                 return Some((ini, f));

@@ -219,6 +219,22 @@ fn tone3_for_xtts() {
 }
 
 #[test]
+fn tone3_passthrough_like_pypinyin() {
+    use vctts_zh::tone3_passthrough as t;
+    assert_eq!(t("你好,世界,"), "ni3hao3,shi4jie4,");
+    assert_eq!(t("我的电量为 百分之十四,"), "wo3de5dian4liang4wei2 bai3fen1zhi1shi2si4,");
+    assert_eq!(
+        t("今天是二零二四年三月十五日,星期五,"),
+        "jin1tian1shi4er4ling2er4si4nian2san1yue4shi2wu3ri4,xing1qi1wu3,"
+    );
+    assert_eq!(t("银行行长"), "yin2hang2hang2zhang3");
+    assert_eq!(t("abc 123 ！"), "abc 123 ！");
+    assert_eq!(t("這是測試"), "zhe4shi4ce4shi4");
+    assert_eq!(t("你\u{E000}好"), "ni3\u{E000}hao3");
+    assert_eq!(t(""), "");
+}
+
+#[test]
 fn prosodic_boundaries() {
     // clitics stay in the word before them; long clauses get phrase breaks
     let segs = frontend("我们的老师今天在学校里给同学们讲了一个非常有意思的故事");
