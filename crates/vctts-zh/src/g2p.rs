@@ -474,7 +474,8 @@ fn apply_yi_bu(f: &mut [Flat]) {
             };
             f[i].tone = t;
         } else if f[i].hanzi == '不' && base_of(&f[i].s) == "bu" && f[i].tone == 4 {
-            if prev.is_some() && prev == next && f[i].boundary <= Boundary::Word {
+            if prev.is_some() && prev == next && f[i].boundary <= Boundary::ProsodicWord {
+                // 是不是, 要不要 (jieba may cut 要|不要)
                 f[i].tone = 5;
             } else if next_tone == Some(4) {
                 f[i].tone = 2;

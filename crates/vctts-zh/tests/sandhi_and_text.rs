@@ -57,6 +57,7 @@ const SANDHI: &[(&str, &str)] = &[
     ("不吃", "bu4 chi1"),
     ("是不是", "shi4 bu5 shi4"),
     ("要不要", "yao4 bu5 yao4"),
+    ("你要不要一起来", "ni3 yao4 bu5 yao4 yi4 qi3 lai2"),
     ("好不好", "hao3 bu5 hao3"),
     ("不客气", "bu2 ke4 qi5"),
     ("差不多", "cha4 bu5 duo1"),
