@@ -168,9 +168,23 @@ pub fn decode_audio(bytes: &[u8], limits: &DecodeLimits) -> Result<AudioClip, Au
         return Err(AudioError::TooLarge { got: bytes.len(), max: limits.max_bytes });
     }
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), MediaSourceStreamOptions::default());
-    let probed = symphonia::default::get_probe()
-        .format(&Hint::new(), mss, &FormatOptions::default(), &MetadataOptions::default())
-        .map_err(|e| AudioError::NotAudio(short(&e)))?;
+    let probed = match symphonia::default::get_probe().format(
+        &Hint::new(),
+        mss,
+        &FormatOptions::default(),
+        &MetadataOptions::default(),
+    ) {
+        Ok(p) => p,
+        // A WAV file the reader rejects: header only (no samples) or a damaged header.
+        Err(_) if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE" => {
+            return Err(if bytes.len() <= 64 {
+                AudioError::NoSamples
+            } else {
+                AudioError::Corrupt("the WAV header is damaged".into())
+            });
+        }
+        Err(e) => return Err(AudioError::NotAudio(short(&e))),
+    };
     let mut format = probed.format;
     let track = format
         .tracks()

@@ -86,7 +86,6 @@ impl EngineHandle {
         let (done_tx, done_rx) = oneshot::channel();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
             let _enter = span.enter();
             let started = Instant::now();
             let mut first: Option<f64> = None;
@@ -116,6 +115,9 @@ impl EngineHandle {
                 s
             });
             let result = if tx.is_closed() && result.is_ok() { Err(EngineError::Cancelled) } else { result };
+            // Free the slot before the caller learns the result, so a client
+            // that sends its next request at once finds the slot free.
+            drop(permit);
             drop(tx);
             let _ = done_tx.send(result);
         });

@@ -1,0 +1,99 @@
+use axum::extract::{Extension, Path, State};
+use axum::response::IntoResponse;
+use axum::Json;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use vctts_core::ApiError;
+use vctts_http::{ApiJson, ClientIp, HttpError};
+
+use super::{check_id, require_admin, G};
+use crate::db::{now, Announcement};
+use crate::events::kind;
+use crate::limits::LimitsUpdate;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAnnouncement {
+    pub title: String,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default)]
+    pub level: Option<String>,
+}
+
+pub async fn announcements(State(gw): G) -> Result<impl IntoResponse, HttpError> {
+    let list = gw.db.announcements().await?;
+    Ok(Json(json!({"total": list.len(), "announcements": list})))
+}
+
+pub async fn create_announcement(
+    State(gw): G,
+    headers: HeaderMap,
+    Extension(ip): Extension<ClientIp>,
+    ApiJson(a): ApiJson<NewAnnouncement>,
+) -> Result<impl IntoResponse, HttpError> {
+    require_admin(&gw, &headers, &ip)?;
+    let title = a.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::validation("`title` must be 1-200 characters").into());
+    }
+    if a.content.chars().count() > 5000 {
+        return Err(ApiError::validation("`content` must be at most 5000 characters").into());
+    }
+    let level = a.level.unwrap_or_else(|| "info".into());
+    if !matches!(level.as_str(), "info" | "warning" | "maintenance" | "error") {
+        return Err(ApiError::validation("`level` must be info, warning, maintenance or error").into());
+    }
+    let ann = Announcement {
+        id: vctts_core::ids::new_id("a_"),
+        title: title.to_string(),
+        content: a.content,
+        level,
+        created_at: now(),
+    };
+    gw.db.insert_announcement(ann.clone()).await?;
+    tracing::info!(id = %ann.id, "announcement published");
+    gw.events.publish(kind::ANNOUNCEMENT, &ann);
+    Ok((StatusCode::CREATED, Json(ann)))
+}
+
+pub async fn delete_announcement(
+    State(gw): G,
+    headers: HeaderMap,
+    Extension(ip): Extension<ClientIp>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, HttpError> {
+    require_admin(&gw, &headers, &ip)?;
+    check_id(&id, "announcement")?;
+    if !gw.db.delete_announcement(id.clone()).await? {
+        return Err(ApiError::not_found("announcement_not_found", format!("no announcement `{id}`")).into());
+    }
+    gw.events.publish(kind::ANNOUNCEMENT_DELETED, json!({"id": id}));
+    Ok(Json(json!({"deleted": id})))
+}
+
+pub async fn limits(State(gw): G) -> impl IntoResponse {
+    let cfg = gw.limiter.config();
+    Json(json!({
+        "global_rpm": cfg.global_rpm,
+        "ip_rpm": cfg.ip_rpm,
+        "concurrent_limit": cfg.concurrent_limit,
+        "endpoints": cfg.endpoints,
+        "current_concurrency": gw.limiter.inflight(),
+        "note": "0 means unlimited; requests per minute are token buckets refilled evenly",
+    }))
+}
+
+pub async fn update_limits(
+    State(gw): G,
+    headers: HeaderMap,
+    Extension(ip): Extension<ClientIp>,
+    ApiJson(u): ApiJson<LimitsUpdate>,
+) -> Result<impl IntoResponse, HttpError> {
+    require_admin(&gw, &headers, &ip)?;
+    let cfg = gw.limiter.update(u)?;
+    tracing::info!(?cfg, "limits changed");
+    gw.events.publish(kind::LIMITS_CHANGED, &cfg);
+    Ok(Json(cfg))
+}

@@ -1,0 +1,182 @@
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{header, HeaderValue, StatusCode};
+use vctts_core::audio::{pcm_s16le, resample, wav_header, AudioFormat};
+use vctts_core::{ApiError, SynthesizeRequest, WorkerSynthesizeRequest};
+use vctts_http::{ApiJson, HttpError, RequestId};
+
+use super::{check_id, validate_speed, validate_text, G};
+use crate::jobs::{self, BatchRequest};
+use crate::upstream::StreamItem;
+use crate::Gateway;
+
+/// Formats this gateway can produce.
+fn check_format(f: AudioFormat) -> Result<(), ApiError> {
+    match f {
+        AudioFormat::Wav | AudioFormat::Pcm => Ok(()),
+        other => Err(ApiError::unprocessable(
+            "unsupported_format",
+            format!("format `{}` is not available; use wav or pcm", other.as_str()),
+        )),
+    }
+}
+
+fn check_rate(sr: Option<u32>) -> Result<(), ApiError> {
+    match sr {
+        Some(r) if !(8000..=48000).contains(&r) => {
+            Err(ApiError::validation(format!("`sample_rate` must be between 8000 and 48000 Hz (got {r})")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Encode a whole response.
+fn encode_whole(format: AudioFormat, samples: &[f32], sr: u32) -> Vec<u8> {
+    let pcm = pcm_s16le(samples);
+    match format {
+        AudioFormat::Wav => {
+            let mut v = Vec::with_capacity(44 + pcm.len());
+            v.extend_from_slice(&wav_header(sr, Some(pcm.len() as u32)));
+            v.extend_from_slice(&pcm);
+            v
+        }
+        _ => pcm,
+    }
+}
+
+fn header(v: impl ToString) -> HeaderValue {
+    HeaderValue::from_str(&v.to_string()).unwrap_or(HeaderValue::from_static("-"))
+}
+
+pub async fn synthesize(
+    State(gw): G,
+    Extension(rid): Extension<RequestId>,
+    ApiJson(req): ApiJson<SynthesizeRequest>,
+) -> Result<Response, HttpError> {
+    let t0 = Instant::now();
+    let result = synthesize_inner(&gw, &rid.0, req, t0).await;
+    if let Err(e) = &result {
+        // Requests refused by limits never reach here; count real failures only.
+        gw.record(false, t0.elapsed().as_secs_f64());
+        if e.status >= 500 {
+            tracing::warn!("synthesis failed: {e}");
+        }
+    }
+    result.map_err(HttpError)
+}
+
+async fn synthesize_inner(
+    gw: &Arc<Gateway>,
+    rid: &str,
+    req: SynthesizeRequest,
+    t0: Instant,
+) -> Result<Response, ApiError> {
+    validate_text(gw, &req.text)?;
+    validate_speed(req.speed)?;
+    let format = req.format.unwrap_or_default();
+    check_format(format)?;
+    check_rate(req.sample_rate)?;
+    let engine = req.engine.clone().unwrap_or_else(|| gw.cfg.default_engine.clone());
+    gw.check_engine(&engine)?;
+    let voice = gw.resolve_voice(&engine, req.voice_id.as_deref(), rid).await?;
+    let wreq = WorkerSynthesizeRequest {
+        text: req.text,
+        language: req.language,
+        voice,
+        speed: req.speed.unwrap_or(1.0),
+        seed: req.seed,
+        options: req.options,
+    };
+
+    if !req.stream {
+        let c = gw.synthesize_all(&engine, &wreq, rid, 2).await?;
+        let (samples, sr) = match req.sample_rate {
+            Some(r) if r != c.sample_rate => (resample(&c.samples, c.sample_rate, r).map_err(|e| e.to_api())?, r),
+            _ => (c.samples, c.sample_rate),
+        };
+        let duration = samples.len() as f64 / sr as f64;
+        let body = encode_whole(format, &samples, sr);
+        gw.record(true, t0.elapsed().as_secs_f64());
+        let mut resp = (StatusCode::OK, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        h.insert("x-node-id", header(&c.node_id));
+        h.insert("x-sample-rate", header(sr));
+        h.insert("x-audio-duration", header(format!("{duration:.3}")));
+        h.insert("x-engine-rtf", header(format!("{:.4}", c.stats.rtf())));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(resp);
+    }
+
+    // Streaming: answer as soon as the first audio exists; chunks pass through as the engine makes them.
+    let opened = gw.open_stream(&engine, &wreq, rid, 2).await?;
+    let node_id = opened.lease.node_id.clone();
+    let in_rate = opened.stream.start.sample_rate;
+    let out_rate = req.sample_rate.unwrap_or(in_rate);
+    let gw2 = gw.clone();
+    let span = tracing::Span::current();
+    let body = async_stream::stream! {
+        let crate::synth::Opened { lease, mut stream, mut buffered } = opened;
+        if format == AudioFormat::Wav {
+            yield Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(&wav_header(out_rate, None)));
+        }
+        loop {
+            let item = match buffered.pop_front() {
+                Some(i) => Ok(Some(i)),
+                None => stream.next().await,
+            };
+            match item {
+                Ok(Some(StreamItem::Audio(a))) => {
+                    let a = if out_rate != in_rate { resample(&a, in_rate, out_rate).unwrap_or_default() } else { a };
+                    yield Ok(Bytes::from(pcm_s16le(&a)));
+                }
+                Ok(Some(StreamItem::Done(_))) | Ok(None) => {
+                    lease.finish(true);
+                    gw2.record(true, t0.elapsed().as_secs_f64());
+                    break;
+                }
+                Err(e) => {
+                    let _e = span.enter();
+                    tracing::warn!(node_id = %lease.node_id, "stream failed after audio was sent: {e:?}");
+                    lease.finish(false);
+                    gw2.record(false, t0.elapsed().as_secs_f64());
+                    // Abort the body: the client sees an incomplete response, never a silent truncation.
+                    yield Err(std::io::Error::other("the node failed mid-stream"));
+                    break;
+                }
+            }
+        }
+    };
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert("x-node-id", header(&node_id));
+    h.insert("x-sample-rate", header(out_rate));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub async fn batch(State(gw): G, ApiJson(req): ApiJson<BatchRequest>) -> Result<impl IntoResponse, HttpError> {
+    let v = jobs::create(&gw, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(v)))
+}
+
+pub async fn job_status(State(gw): G, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
+    check_id(&id, "job")?;
+    Ok(Json(jobs::status(&gw, &id).await?))
+}
+
+pub async fn job_result(State(gw): G, Path(id): Path<String>) -> Result<Response, HttpError> {
+    check_id(&id, "job")?;
+    let zip = jobs::result_zip(&gw, &id).await?;
+    let mut resp = (StatusCode::OK, zip).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CONTENT_DISPOSITION, header(format!("attachment; filename=\"{id}.zip\"")));
+    Ok(resp)
+}

@@ -1,0 +1,448 @@
+//! The service registry and the balancer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde::Serialize;
+use vctts_core::{Heartbeat, ModelInfo, NodeLoad, NodeState, RegisterRequest};
+
+use crate::events::{kind, EventHub};
+
+/// Why a node is temporarily not routed to.
+#[derive(Debug, Clone)]
+struct Quarantine {
+    until: Instant,
+    reason: String,
+    /// A successful heartbeat lifts it (the node was unreachable, not hung).
+    lift_on_heartbeat: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    reg: RegisterRequest,
+    reported: NodeState,
+    load: NodeLoad,
+    model: Option<ModelInfo>,
+    error: Option<String>,
+    registered_at: String,
+    last_heartbeat: Instant,
+    last_heartbeat_at: String,
+    offline: bool,
+    quarantine: Option<Quarantine>,
+    /// Requests this gateway has in flight on the node.
+    inflight: u32,
+    served: u64,
+    failures: u64,
+    /// The state last announced on the event hub.
+    announced: NodeState,
+}
+
+impl Node {
+    fn state(&self, now: Instant) -> NodeState {
+        if self.offline {
+            return NodeState::Offline;
+        }
+        if self.quarantine.as_ref().is_some_and(|q| q.until > now) {
+            return NodeState::Error;
+        }
+        match self.reported {
+            NodeState::Ready | NodeState::Busy => {
+                if self.inflight >= self.reg.capacity.max(1) {
+                    NodeState::Busy
+                } else {
+                    NodeState::Ready
+                }
+            }
+            s => s,
+        }
+    }
+
+    fn view(&self, now: Instant) -> NodeView {
+        let state = self.state(now);
+        NodeView {
+            node_id: self.reg.node_id.clone(),
+            name: self.reg.name.clone(),
+            engine: self.reg.engine.clone(),
+            url: self.reg.url.clone(),
+            status: state,
+            device: self.reg.device.clone(),
+            version: self.reg.version.clone(),
+            capacity: self.reg.capacity,
+            inflight: self.inflight,
+            worker_inflight: self.load.inflight,
+            cpu_percent: self.load.cpu_percent,
+            memory_mb: self.load.memory_mb,
+            requests_total: self.load.requests_total,
+            served: self.served,
+            failures: self.failures,
+            model: self.model.clone(),
+            error: if state == NodeState::Error {
+                self.quarantine.as_ref().map(|q| q.reason.clone()).or_else(|| self.error.clone())
+            } else {
+                None
+            },
+            registered_at: self.registered_at.clone(),
+            last_heartbeat: self.last_heartbeat_at.clone(),
+            seconds_since_heartbeat: now.duration_since(self.last_heartbeat).as_secs_f64(),
+        }
+    }
+}
+
+/// A node as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeView {
+    pub node_id: String,
+    pub name: String,
+    pub engine: String,
+    pub url: String,
+    pub status: NodeState,
+    pub device: String,
+    pub version: String,
+    pub capacity: u32,
+    /// Requests this gateway has in flight on the node.
+    pub inflight: u32,
+    /// In-flight requests the worker itself reported at its last heartbeat.
+    pub worker_inflight: u32,
+    pub cpu_percent: f32,
+    pub memory_mb: f64,
+    /// Requests the worker reports having served (all clients).
+    pub requests_total: u64,
+    /// Requests this gateway routed to it.
+    pub served: u64,
+    pub failures: u64,
+    pub model: Option<ModelInfo>,
+    pub error: Option<String>,
+    pub registered_at: String,
+    pub last_heartbeat: String,
+    pub seconds_since_heartbeat: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// No node of this engine is ready (503).
+    NoNode,
+    /// Nodes exist but every slot is taken (429).
+    AllBusy,
+}
+
+pub enum HeartbeatOutcome {
+    Ok,
+    Unknown,
+    Removed,
+}
+
+pub struct Registry {
+    nodes: RwLock<HashMap<String, Node>>,
+    removed: RwLock<HashSet<String>>,
+    events: EventHub,
+    rr: AtomicU64,
+}
+
+/// A reserved slot on a node; releasing it (drop) frees the slot.
+pub struct Lease {
+    registry: Arc<Registry>,
+    pub node_id: String,
+    pub url: String,
+    released: bool,
+}
+
+impl Lease {
+    /// Record the outcome of the request for the node's counters.
+    pub fn finish(mut self, ok: bool) {
+        self.registry.release(&self.node_id, Some(ok));
+        self.released = true;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if !self.released {
+            self.registry.release(&self.node_id, None);
+        }
+    }
+}
+
+impl Registry {
+    pub fn new(events: EventHub) -> Arc<Self> {
+        Arc::new(Self {
+            nodes: RwLock::new(HashMap::new()),
+            removed: RwLock::new(HashSet::new()),
+            events,
+            rr: AtomicU64::new(0),
+        })
+    }
+
+    fn announce(&self, n: &mut Node, now: Instant) {
+        let s = n.state(now);
+        if s != n.announced {
+            let old = n.announced;
+            n.announced = s;
+            let view = n.view(now);
+            if s == NodeState::Offline {
+                tracing::warn!(node_id = %n.reg.node_id, "node offline");
+                self.events.publish(kind::NODE_OFFLINE, &view);
+            } else if old == NodeState::Offline {
+                tracing::info!(node_id = %n.reg.node_id, state = %s, "node back online");
+                self.events.publish(kind::NODE_ONLINE, &view);
+            } else {
+                if matches!((old, s), (NodeState::Ready, NodeState::Busy) | (NodeState::Busy, NodeState::Ready)) {
+                    tracing::debug!(node_id = %n.reg.node_id, from = %old, to = %s, "node state changed");
+                } else {
+                    tracing::info!(node_id = %n.reg.node_id, from = %old, to = %s, "node state changed");
+                }
+                self.events.publish(
+                    kind::NODE_STATUS_CHANGED,
+                    serde_json::json!({"node_id": n.reg.node_id, "old_status": old, "new_status": s, "node": view}),
+                );
+            }
+        }
+    }
+
+    pub fn register(&self, reg: RegisterRequest) -> NodeView {
+        let now = Instant::now();
+        let at = crate::db::now();
+        self.removed.write().remove(&reg.node_id);
+        let mut nodes = self.nodes.write();
+        let id = reg.node_id.clone();
+        let existed = nodes.contains_key(&id);
+        let entry = nodes.entry(id.clone()).or_insert_with(|| Node {
+            reg: reg.clone(),
+            reported: reg.status,
+            load: NodeLoad { capacity: reg.capacity, ..Default::default() },
+            model: reg.model.clone(),
+            error: None,
+            registered_at: at.clone(),
+            last_heartbeat: now,
+            last_heartbeat_at: at.clone(),
+            offline: false,
+            quarantine: None,
+            inflight: 0,
+            served: 0,
+            failures: 0,
+            announced: NodeState::Offline,
+        });
+        entry.reg = reg.clone();
+        entry.reported = reg.status;
+        entry.model = reg.model;
+        entry.last_heartbeat = now;
+        entry.last_heartbeat_at = at;
+        entry.offline = false;
+        entry.quarantine = None;
+        tracing::info!(node_id = %id, engine = %entry.reg.engine, url = %entry.reg.url, again = existed, "node registered");
+        if !existed {
+            entry.announced = entry.state(now);
+            self.events.publish(kind::NODE_ONLINE, entry.view(now));
+        } else {
+            self.announce(entry, now);
+        }
+        entry.view(now)
+    }
+
+    pub fn heartbeat(&self, id: &str, hb: Heartbeat) -> HeartbeatOutcome {
+        if self.removed.read().contains(id) {
+            return HeartbeatOutcome::Removed;
+        }
+        let now = Instant::now();
+        let mut nodes = self.nodes.write();
+        let Some(n) = nodes.get_mut(id) else { return HeartbeatOutcome::Unknown };
+        n.reported = hb.status;
+        n.offline = hb.status == NodeState::Offline;
+        n.load = hb.load;
+        n.model = hb.model;
+        n.error = hb.error;
+        n.last_heartbeat = now;
+        n.last_heartbeat_at = crate::db::now();
+        if n.quarantine.as_ref().is_some_and(|q| q.lift_on_heartbeat || q.until <= now) {
+            n.quarantine = None;
+        }
+        self.announce(n, now);
+        HeartbeatOutcome::Ok
+    }
+
+    /// Mark nodes without a heartbeat for `dead_threshold` offline; announce
+    /// any other state change (busy, expired quarantines).
+    pub fn sweep(&self, dead_threshold: Duration) {
+        let now = Instant::now();
+        let mut nodes = self.nodes.write();
+        for n in nodes.values_mut() {
+            if !n.offline && now.duration_since(n.last_heartbeat) > dead_threshold {
+                n.offline = true;
+            }
+            if n.quarantine.as_ref().is_some_and(|q| q.until <= now) {
+                n.quarantine = None;
+            }
+            self.announce(n, now);
+        }
+    }
+
+    pub fn remove(&self, id: &str) -> Option<NodeView> {
+        let n = self.nodes.write().remove(id)?;
+        self.removed.write().insert(id.to_string());
+        let view = n.view(Instant::now());
+        self.events.publish(kind::NODE_REMOVED, &view);
+        tracing::info!(node_id = %id, "node removed");
+        Some(view)
+    }
+
+    /// Take a node out of rotation for a while (it hung, answered garbage, or
+    /// could not be reached).
+    pub fn quarantine(&self, id: &str, reason: String, for_: Duration, lift_on_heartbeat: bool) {
+        let now = Instant::now();
+        let mut nodes = self.nodes.write();
+        if let Some(n) = nodes.get_mut(id) {
+            tracing::warn!(node_id = %id, seconds = for_.as_secs_f64(), "node taken out of rotation: {reason}");
+            n.failures += 1;
+            n.quarantine = Some(Quarantine { until: now + for_, reason, lift_on_heartbeat });
+            self.announce(n, now);
+        }
+    }
+
+    pub fn set_reported(&self, id: &str, state: NodeState) {
+        let now = Instant::now();
+        if let Some(n) = self.nodes.write().get_mut(id) {
+            n.reported = state;
+            self.announce(n, now);
+        }
+    }
+
+    /// Reserve a slot on the least-loaded ready node of `engine`, skipping `exclude`.
+    pub fn acquire(self: &Arc<Self>, engine: &str, exclude: &[String]) -> Result<Lease, RouteError> {
+        let now = Instant::now();
+        let mut nodes = self.nodes.write();
+        let mut any = false;
+        let mut free: Vec<(&String, u32)> = Vec::new();
+        for (id, n) in nodes.iter() {
+            if n.reg.engine != engine || !n.state(now).serves() || exclude.contains(id) {
+                continue;
+            }
+            any = true;
+            if n.inflight < n.reg.capacity.max(1) {
+                free.push((id, n.inflight));
+            }
+        }
+        // Least in-flight first; among equals, round robin.
+        let Some(min) = free.iter().map(|f| f.1).min() else {
+            return Err(if any { RouteError::AllBusy } else { RouteError::NoNode });
+        };
+        let mut least: Vec<&String> = free.iter().filter(|f| f.1 == min).map(|f| f.0).collect();
+        least.sort();
+        let rr = self.rr.fetch_add(1, Ordering::Relaxed) as usize;
+        let id = least[rr % least.len()];
+        let id = id.clone();
+        let n = nodes.get_mut(&id).expect("chosen node exists");
+        n.inflight += 1;
+        n.served += 1;
+        let url = n.reg.url.clone();
+        self.announce(n, now);
+        drop(nodes);
+        Ok(Lease { registry: self.clone(), node_id: id, url, released: false })
+    }
+
+    fn release(&self, id: &str, ok: Option<bool>) {
+        let now = Instant::now();
+        if let Some(n) = self.nodes.write().get_mut(id) {
+            n.inflight = n.inflight.saturating_sub(1);
+            if ok == Some(false) {
+                n.failures += 1;
+            }
+            self.announce(n, now);
+        }
+    }
+
+    pub fn view(&self, id: &str) -> Option<NodeView> {
+        self.nodes.read().get(id).map(|n| n.view(Instant::now()))
+    }
+
+    pub fn views(&self) -> Vec<NodeView> {
+        let now = Instant::now();
+        let mut v: Vec<NodeView> = self.nodes.read().values().map(|n| n.view(now)).collect();
+        v.sort_by(|a, b| a.engine.cmp(&b.engine).then(a.name.cmp(&b.name)).then(a.node_id.cmp(&b.node_id)));
+        v
+    }
+
+    /// Whether any node of this engine exists (in any state).
+    pub fn has_engine(&self, engine: &str) -> bool {
+        self.nodes.read().values().any(|n| n.reg.engine == engine)
+    }
+
+    /// The URL and preset voice ids of a node, for voice resolution.
+    pub fn preset_voice_engines(&self, voice_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .nodes
+            .read()
+            .values()
+            .filter(|n| n.model.as_ref().is_some_and(|m| m.voices.iter().any(|v| v.id == voice_id)))
+            .map(|n| n.reg.engine.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub fn node_url(&self, id: &str) -> Option<String> {
+        self.nodes.read().get(id).map(|n| n.reg.url.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(id: &str, engine: &str, cap: u32) -> RegisterRequest {
+        RegisterRequest {
+            node_id: id.into(),
+            name: id.into(),
+            engine: engine.into(),
+            url: format!("http://{id}"),
+            capacity: cap,
+            status: NodeState::Ready,
+            model: None,
+            version: "t".into(),
+            device: "cpu".into(),
+        }
+    }
+
+    #[test]
+    fn least_inflight_first_and_capacity_bound() {
+        let r = Registry::new(EventHub::new(16));
+        r.register(reg("a", "e", 2));
+        r.register(reg("b", "e", 1));
+        let l1 = r.acquire("e", &[]).unwrap();
+        let l2 = r.acquire("e", &[]).unwrap();
+        assert_ne!(l1.node_id, l2.node_id, "spread over both nodes");
+        let l3 = r.acquire("e", &[]).unwrap();
+        assert_eq!(l3.node_id, "a");
+        assert_eq!(r.acquire("e", &[]).err(), Some(RouteError::AllBusy));
+        assert_eq!(r.acquire("x", &[]).err(), Some(RouteError::NoNode));
+        drop(l3);
+        assert_eq!(r.acquire("e", &[]).unwrap().node_id, "a");
+    }
+
+    #[test]
+    fn offline_quarantined_and_excluded_nodes_are_skipped() {
+        let r = Registry::new(EventHub::new(16));
+        r.register(reg("a", "e", 1));
+        r.register(reg("b", "e", 1));
+        r.quarantine("a", "hung".into(), Duration::from_secs(60), false);
+        assert_eq!(r.view("a").unwrap().status, NodeState::Error);
+        assert_eq!(r.acquire("e", &[]).unwrap().node_id, "b");
+        assert_eq!(r.acquire("e", &["b".to_string()]).err(), Some(RouteError::NoNode));
+        r.sweep(Duration::from_secs(0));
+        std::thread::sleep(Duration::from_millis(5));
+        r.sweep(Duration::from_millis(1));
+        assert_eq!(r.view("b").unwrap().status, NodeState::Offline);
+    }
+
+    #[test]
+    fn removed_nodes_get_removed_on_heartbeat() {
+        let r = Registry::new(EventHub::new(16));
+        r.register(reg("a", "e", 1));
+        r.remove("a");
+        let hb = Heartbeat { status: NodeState::Ready, load: NodeLoad::default(), model: None, error: None };
+        assert!(matches!(r.heartbeat("a", hb.clone()), HeartbeatOutcome::Removed));
+        assert!(matches!(r.heartbeat("zz", hb), HeartbeatOutcome::Unknown));
+    }
+}

@@ -1,0 +1,337 @@
+//! Synthesis as a service inside the gateway: voice resolution, routing with
+//! one retry on another node, fault bookkeeping. Shared by `/api/synthesize`,
+//! batch jobs and the OpenAI-compatible endpoint.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use vctts_core::frames::StreamStart;
+use vctts_core::{ApiError, SynthStats, VoiceRef, WorkerSynthesizeRequest};
+
+use crate::registry::{Lease, RouteError};
+use crate::upstream::{AudioStream, Fault, StreamItem, UpstreamError};
+use crate::{Gateway, Stats};
+
+/// A synthesis whose node has produced its first audio (or finished).
+pub struct Opened {
+    pub lease: Lease,
+    pub stream: AudioStream,
+    /// Items already read from the stream (the first audio chunk, possibly the end).
+    pub buffered: VecDeque<StreamItem>,
+}
+
+/// A finished synthesis.
+pub struct Collected {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+    pub node_id: String,
+    pub stats: SynthStats,
+}
+
+impl Gateway {
+    pub(crate) fn route_error(&self, engine: &str, e: RouteError) -> ApiError {
+        match e {
+            RouteError::AllBusy => {
+                ApiError::rate_limited("all_nodes_busy", format!("every `{engine}` node is busy; try again shortly"), 1)
+            }
+            RouteError::NoNode if self.registry.has_engine(engine) => ApiError::unavailable(
+                "no_available_node",
+                format!("no `{engine}` node is ready (they are in standby, loading, error or offline)"),
+            )
+            .with_retry_after(5),
+            RouteError::NoNode => ApiError::unavailable(
+                "no_available_node",
+                format!("no node serves engine `{engine}`; start one with `vctts worker --engine {engine}`"),
+            )
+            .with_retry_after(5),
+        }
+    }
+
+    /// Whether `engine` names an engine this cluster knows.
+    pub(crate) fn check_engine(&self, engine: &str) -> Result<(), ApiError> {
+        if self.cfg.engines.iter().any(|e| e == engine) || self.registry.has_engine(engine) {
+            return Ok(());
+        }
+        let mut known: Vec<String> = self.cfg.engines.clone();
+        for v in self.registry.views() {
+            if !known.contains(&v.engine) {
+                known.push(v.engine);
+            }
+        }
+        Err(ApiError::unprocessable(
+            "unknown_engine",
+            format!("unknown engine `{engine}`; known engines: {}", known.join(", ")),
+        ))
+    }
+
+    fn note_fault(&self, node_id: &str, err: &UpstreamError) {
+        if let UpstreamError::Node { fault, message } = err {
+            let dead = std::time::Duration::from_secs(self.cfg.dead_threshold);
+            match fault {
+                Fault::Unreachable | Fault::CutOff => {
+                    self.registry.quarantine(node_id, format!("unreachable: {message}"), dead, true)
+                }
+                Fault::Timeout => {
+                    self.registry.quarantine(node_id, format!("timed out: {message}"), self.cfg.quarantine, false)
+                }
+                Fault::Garbage => {
+                    self.registry.quarantine(node_id, format!("invalid answer: {message}"), self.cfg.quarantine, false)
+                }
+                Fault::ServerError => {}
+            }
+        }
+    }
+
+    /// Resolve a public `voice_id` for `engine`: `default`, a library voice (id
+    /// or name; its profile for this engine is made on first use), or a preset
+    /// voice of the engine's nodes.
+    pub(crate) async fn resolve_voice(
+        &self,
+        engine: &str,
+        voice_id: Option<&str>,
+        rid: &str,
+    ) -> Result<VoiceRef, ApiError> {
+        let id = match voice_id.map(str::trim) {
+            None | Some("") | Some("default") => return Ok(VoiceRef::Default),
+            Some(id) => id,
+        };
+        if id.chars().count() > 200 {
+            return Err(ApiError::validation("voice_id is too long"));
+        }
+        if vctts_core::ids::is_valid_id(id) {
+            if let Some(v) = self.db.voice(id.to_string()).await? {
+                let hash = self.ensure_profile(&v.id, engine, rid).await?;
+                return Ok(VoiceRef::Library { id: v.id, hash });
+            }
+            let engines = self.registry.preset_voice_engines(id);
+            if engines.iter().any(|e| e == engine) {
+                return Ok(VoiceRef::Preset { id: id.to_string() });
+            }
+            if !engines.is_empty() {
+                return Err(ApiError::unprocessable(
+                    "voice_engine_mismatch",
+                    format!("voice `{id}` is a preset of engine {} only, not of `{engine}`", engines.join(", ")),
+                ));
+            }
+        }
+        if let Some(v) = self.db.voice_by_name(id.to_string()).await? {
+            let hash = self.ensure_profile(&v.id, engine, rid).await?;
+            return Ok(VoiceRef::Library { id: v.id, hash });
+        }
+        Err(ApiError::not_found("voice_not_found", format!("no voice `{id}` (see GET /api/voices)")))
+    }
+
+    /// The hash of `voice_id`'s profile for `engine`, extracting it from the
+    /// stored reference clip on a node of that engine if it does not exist yet.
+    pub(crate) async fn ensure_profile(&self, voice_id: &str, engine: &str, rid: &str) -> Result<String, ApiError> {
+        if let Some(h) = self.db.profile_hash(voice_id.to_string(), engine.to_string()).await? {
+            return Ok(h);
+        }
+        let clip = self
+            .db
+            .voice_clip(voice_id.to_string())
+            .await?
+            .ok_or_else(|| ApiError::not_found("voice_not_found", format!("no voice `{voice_id}`")))?;
+        let profile = self.extract_on_node(engine, clip, rid).await?;
+        let hash = profile.hash();
+        self.db.put_profile(voice_id.to_string(), profile).await?;
+        tracing::info!(voice_id, engine, "made the voice's profile for another engine");
+        Ok(hash)
+    }
+
+    /// Run `extract_voice` on a node of `engine`, retrying once elsewhere.
+    pub(crate) async fn extract_on_node(
+        &self,
+        engine: &str,
+        wav: Vec<u8>,
+        rid: &str,
+    ) -> Result<vctts_core::VoiceProfile, ApiError> {
+        let mut exclude: Vec<String> = Vec::new();
+        let mut last: Option<ApiError> = None;
+        for _ in 0..2 {
+            let lease = match self.registry.acquire(engine, &exclude) {
+                Ok(l) => l,
+                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
+            };
+            match self.upstream.extract(&lease.url, wav.clone(), rid).await {
+                Ok(p) => {
+                    lease.finish(true);
+                    return Ok(p);
+                }
+                Err(UpstreamError::Client(e)) => {
+                    lease.finish(true);
+                    return Err(e);
+                }
+                Err(e) => {
+                    self.note_fault(&lease.node_id, &e);
+                    exclude.push(lease.node_id.clone());
+                    last = Some(e.clone().into_api(&lease.node_id));
+                    lease.finish(false);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::internal("extraction failed")))
+    }
+
+    /// Route and start a synthesis, waiting for its first audio. A node that
+    /// fails before any audio was produced is replaced by another one, up to
+    /// `attempts` nodes in all.
+    pub(crate) async fn open_stream(
+        &self,
+        engine: &str,
+        req: &WorkerSynthesizeRequest,
+        rid: &str,
+        attempts: usize,
+    ) -> Result<Opened, ApiError> {
+        let mut exclude: Vec<String> = Vec::new();
+        let mut last: Option<ApiError> = None;
+        for _ in 0..attempts.max(1) {
+            let lease = match self.registry.acquire(engine, &exclude) {
+                Ok(l) => l,
+                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
+            };
+            let result = async {
+                let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
+                let first = stream.next().await?;
+                Ok::<_, UpstreamError>((stream, first))
+            }
+            .await;
+            match result {
+                Ok((stream, first)) => {
+                    let buffered = first.into_iter().collect();
+                    return Ok(Opened { lease, stream, buffered });
+                }
+                Err(UpstreamError::Client(e)) => {
+                    lease.finish(true);
+                    return Err(e);
+                }
+                Err(e) => {
+                    tracing::warn!(node_id = %lease.node_id, "node failed before sending audio: {e:?}; trying another");
+                    self.note_fault(&lease.node_id, &e);
+                    exclude.push(lease.node_id.clone());
+                    last = Some(e.clone().into_api(&lease.node_id));
+                    lease.finish(!matches!(e, UpstreamError::Node { .. }));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::internal("synthesis failed")))
+    }
+
+    /// Synthesize completely (for whole-file answers and batch items): a node
+    /// failing at any point before the end is replaced, up to `attempts` nodes.
+    pub(crate) async fn synthesize_all(
+        &self,
+        engine: &str,
+        req: &WorkerSynthesizeRequest,
+        rid: &str,
+        attempts: usize,
+    ) -> Result<Collected, ApiError> {
+        let mut exclude: Vec<String> = Vec::new();
+        let mut last: Option<ApiError> = None;
+        for _ in 0..attempts.max(1) {
+            let lease = match self.registry.acquire(engine, &exclude) {
+                Ok(l) => l,
+                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
+            };
+            let result = async {
+                let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
+                let start: StreamStart = stream.start.clone();
+                let mut samples = Vec::new();
+                loop {
+                    match stream.next().await? {
+                        Some(StreamItem::Audio(a)) => samples.extend_from_slice(&a),
+                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((samples, start, stats)),
+                        None => {
+                            return Err(UpstreamError::Node { fault: Fault::CutOff, message: "no end frame".into() })
+                        }
+                    }
+                }
+            }
+            .await;
+            match result {
+                Ok((samples, start, stats)) => {
+                    let node_id = lease.node_id.clone();
+                    lease.finish(true);
+                    return Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats });
+                }
+                Err(UpstreamError::Client(e)) => {
+                    lease.finish(true);
+                    return Err(e);
+                }
+                Err(e) => {
+                    tracing::warn!(node_id = %lease.node_id, "node failed during synthesis: {e:?}; trying another");
+                    self.note_fault(&lease.node_id, &e);
+                    exclude.push(lease.node_id.clone());
+                    last = Some(e.clone().into_api(&lease.node_id));
+                    lease.finish(!matches!(e, UpstreamError::Node { .. }));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::internal("synthesis failed")))
+    }
+
+    /// Count a finished business request for `/api/status` and the chart.
+    pub(crate) fn record(&self, ok: bool, latency_s: f64) {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if ok {
+            self.stats.succeeded.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.history.lock().latency(latency_s);
+    }
+}
+
+/// Requests per second and latency over the last ten minutes, one sample a second.
+#[derive(Default)]
+pub struct History {
+    samples: VecDeque<Sample>,
+    last_requests: u64,
+    last_failed: u64,
+    lat_sum: f64,
+    lat_n: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// Unix time, seconds.
+    pub t: i64,
+    pub rps: f64,
+    pub errors: u64,
+    /// Mean latency of the requests finished in that second (ms), if any.
+    pub latency_ms: Option<f64>,
+}
+
+impl History {
+    const KEEP: usize = 600;
+
+    pub fn latency(&mut self, secs: f64) {
+        self.lat_sum += secs;
+        self.lat_n += 1;
+    }
+
+    pub fn sample(&mut self, stats: &Stats) {
+        let req = stats.requests.load(Ordering::Relaxed);
+        let failed = stats.failed.load(Ordering::Relaxed);
+        let s = Sample {
+            t: chrono::Utc::now().timestamp(),
+            rps: req.saturating_sub(self.last_requests) as f64,
+            errors: failed.saturating_sub(self.last_failed),
+            latency_ms: (self.lat_n > 0).then(|| self.lat_sum / self.lat_n as f64 * 1000.0),
+        };
+        self.last_requests = req;
+        self.last_failed = failed;
+        self.lat_sum = 0.0;
+        self.lat_n = 0;
+        self.samples.push_back(s);
+        while self.samples.len() > Self::KEEP {
+            self.samples.pop_front();
+        }
+    }
+
+    pub fn recent(&self, seconds: usize) -> Vec<Sample> {
+        let n = self.samples.len();
+        self.samples.iter().skip(n.saturating_sub(seconds)).cloned().collect()
+    }
+}

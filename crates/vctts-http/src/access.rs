@@ -1,0 +1,188 @@
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, Method};
+use http_body::Frame;
+use tracing::Instrument;
+
+use crate::{ClientIp, TrustedProxies};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served (from `X-Request-ID` or generated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// Per-server settings of the request middleware.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// `gateway` or `worker`: a label on metrics.
+    pub component: &'static str,
+    pub trusted_proxies: TrustedProxies,
+    pub access_log: AccessLogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessLogConfig {
+    /// Path prefixes logged at debug level only (heartbeats, metrics scrapes).
+    pub quiet_prefixes: Vec<String>,
+    pub quiet_suffixes: Vec<String>,
+}
+
+impl Default for AccessLogConfig {
+    fn default() -> Self {
+        Self {
+            quiet_prefixes: vec!["/metrics".into(), "/health".into(), "/static/".into()],
+            quiet_suffixes: vec!["/heartbeat".into()],
+        }
+    }
+}
+
+/// A client-supplied request id is used if it is 1..=128 characters of
+/// `[A-Za-z0-9._:-]`; anything else is replaced (it ends up in logs).
+fn sane_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')))
+    .then(|| s.to_string())
+}
+
+/// Middleware: resolve the client IP, assign the request id, run the handler
+/// inside a `request` span carrying that id, return the id in the response,
+/// write one access-log line when the body has been sent, and count metrics.
+pub async fn request_context(State(ctx): State<Arc<RequestContext>>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let client_ip =
+        peer.map(|p| ctx.trusted_proxies.resolve(p, req.headers())).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let endpoint =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "other".into());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    req.extensions_mut().insert(ClientIp(client_ip));
+
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    let status = resp.status().as_u16();
+    let headers_s = start.elapsed().as_secs_f64();
+    metrics::counter!("vctts_http_requests_total", "component" => ctx.component, "endpoint" => endpoint.clone(), "method" => method.to_string(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("vctts_http_request_duration_seconds", "component" => ctx.component, "endpoint" => endpoint)
+        .record(headers_s);
+
+    let node = resp.headers().get("x-node-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let quiet = ctx.access_log.quiet_prefixes.iter().any(|p| path.starts_with(p.as_str()))
+        || ctx.access_log.quiet_suffixes.iter().any(|s| path.ends_with(s.as_str()));
+    let line = AccessLine { method, path, status, client_ip, node, start, span, quiet, bytes: 0, logged: false };
+    resp.map(|body| Body::new(LoggedBody { inner: body, line }))
+}
+
+struct AccessLine {
+    method: Method,
+    path: String,
+    status: u16,
+    client_ip: IpAddr,
+    node: Option<String>,
+    start: Instant,
+    span: tracing::Span,
+    quiet: bool,
+    bytes: u64,
+    logged: bool,
+}
+
+impl AccessLine {
+    fn log(&mut self, complete: bool) {
+        if self.logged {
+            return;
+        }
+        self.logged = true;
+        let _e = self.span.enter();
+        let latency_ms = (self.start.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+        let node = self.node.as_deref().unwrap_or("-");
+        macro_rules! emit {
+            ($lvl:expr) => {
+                tracing::event!(
+                    target: "access",
+                    $lvl,
+                    method = %self.method,
+                    path = %self.path,
+                    status = self.status,
+                    latency_ms,
+                    bytes = self.bytes,
+                    client_ip = %self.client_ip,
+                    node,
+                    complete,
+                    "request"
+                )
+            };
+        }
+        if self.quiet {
+            emit!(tracing::Level::DEBUG);
+        } else {
+            emit!(tracing::Level::INFO);
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct LoggedBody {
+        #[pin]
+        inner: Body,
+        line: AccessLine,
+    }
+    impl PinnedDrop for LoggedBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // hyper stops polling once `is_end_stream` holds; anything else
+            // dropped early means the client went away or the stream failed.
+            let complete = http_body::Body::is_end_stream(&*this.inner);
+            this.line.log(complete);
+        }
+    }
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.project();
+        let r = this.inner.poll_frame(cx);
+        match &r {
+            Poll::Ready(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref() {
+                    this.line.bytes += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) => this.line.log(true),
+            Poll::Ready(Some(Err(_))) => this.line.log(false),
+            Poll::Pending => {}
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

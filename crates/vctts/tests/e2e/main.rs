@@ -1,0 +1,8 @@
+//! End-to-end tests: a real gateway and real workers as separate processes,
+//! real HTTP on loopback, the deterministic `tone` test engine.
+#![cfg(feature = "test-engine")]
+
+mod bad_input;
+mod cli;
+mod cluster;
+mod harness;
