@@ -1,0 +1,314 @@
+//! `piper`: the default engine. Piper VITS voices (`*.onnx` + `*.onnx.json`)
+//! run through ONNX Runtime; text becomes phonemes through espeak-ng, run as a
+//! separate program (it is GPL-3.0 and stays out of our binary).
+//!
+//! * Voices: every `*.onnx` with its `*.onnx.json` in the model folder
+//!   (`ModelSpec::model_dir`, default `$VCTTS_HOME/voices/piper`) is a preset
+//!   voice whose id is the file stem. The default voice is
+//!   `en_US-joe-medium` when present. The voice table holds
+//!   [`VoiceBackend`]s, so a voice that is not a Piper model (the Mandarin
+//!   voice) can be added beside them.
+//! * Text: English is normalised (numbers, dates, currency, abbreviations ...)
+//!   and cut into sentences; each sentence is synthesized and pushed to the
+//!   sink before the next one starts.
+//! * Determinism: the VITS noise is an input filled from a seeded generator
+//!   (see [`graph`]), so the same request gives the same audio, alone or
+//!   concurrently.
+
+pub mod config;
+pub mod espeak;
+pub mod graph;
+pub mod normalize;
+pub mod voice;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use vctts_core::text::{has_speakable, split_sentences};
+use vctts_core::{AudioClip, ModelInfo, PresetVoice, SynthStats, VoiceProfile, MAX_TEXT_CHARS};
+use vctts_engine::{
+    normalize_language, option_f32, AudioChunk, ChunkSink, Engine, EngineError, EngineKind, ModelSpec, SynthesisJob,
+    Voice,
+};
+
+pub use voice::{PiperVoice, SentenceParams, VoiceBackend};
+
+pub const ENGINE_NAME: &str = "piper";
+/// The voice the setup script installs and the engine prefers.
+pub const DEFAULT_VOICE: &str = "en_US-joe-medium";
+/// Longest sentence handed to a voice at once (longer ones are cut at clauses).
+pub const MAX_SENTENCE_CHARS: usize = 300;
+/// Silence between sentences, seconds.
+const SENTENCE_GAP_S: f32 = 0.12;
+
+pub const KIND: EngineKind = EngineKind {
+    name: ENGINE_NAME,
+    description: "Piper VITS voices through ONNX Runtime (espeak-ng phonemes); voice adaptation by signal processing",
+    load,
+};
+
+/// Sentences as the engine synthesizes them: `split_sentences`, with pieces
+/// that end at a semicolon joined to the next one (Piper treats `;` as a pause
+/// inside a sentence, not a sentence end).
+pub fn sentences(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut join_next = false;
+    for s in split_sentences(text, MAX_SENTENCE_CHARS) {
+        let ends_clause = s.trim_end().ends_with([';', '；']);
+        match out.last_mut() {
+            Some(last) if join_next && last.chars().count() + 1 + s.chars().count() <= MAX_SENTENCE_CHARS => {
+                last.push(' ');
+                last.push_str(&s);
+            }
+            _ => out.push(s),
+        }
+        join_next = ends_clause;
+    }
+    out
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The default voice folder: `$VCTTS_HOME/voices/piper`.
+pub fn default_model_dir() -> PathBuf {
+    vctts_onnx::vctts_home().join("voices").join("piper")
+}
+
+pub struct PiperEngine {
+    info: ModelInfo,
+    voices: Vec<Arc<dyn VoiceBackend>>,
+    default_voice: usize,
+}
+
+fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
+    Ok(Box::new(PiperEngine::load(spec)?))
+}
+
+/// How many ONNX Runtime sessions each voice keeps and how many threads each
+/// uses. A session costs about 100 MB and runs on all the threads it is given,
+/// so by default there is one session per two cores (at most
+/// `max_concurrency`), sharing the cores between them. Concurrent requests on
+/// one session take turns sentence by sentence. `VCTTS_PIPER_SESSIONS`
+/// overrides the count.
+fn session_layout(spec: &ModelSpec) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let sessions = match std::env::var("VCTTS_PIPER_SESSIONS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => n.clamp(1, 16),
+        None => (cores / 2).clamp(1, spec.max_concurrency.max(1)),
+    };
+    let threads = if spec.threads > 0 { spec.threads } else { (cores / sessions).clamp(1, 4) };
+    (sessions, threads)
+}
+
+/// The `*.onnx` files in `dir` that look like Piper voices, sorted.
+fn voice_files(dir: &Path) -> Result<Vec<PathBuf>, EngineError> {
+    if !dir.is_dir() {
+        return Err(EngineError::ModelFiles(format!(
+            "voice folder {} does not exist; run scripts/setup.sh (it installs {DEFAULT_VOICE}) or pass a \
+             --model-dir holding Piper voices (*.onnx + *.onnx.json)",
+            dir.display()
+        )));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| EngineError::ModelFiles(format!("cannot list {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "onnx") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(EngineError::ModelFiles(format!(
+            "no Piper voice (*.onnx + *.onnx.json) in {}; run scripts/setup.sh (it installs {DEFAULT_VOICE}) \
+             or copy a voice there",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+impl PiperEngine {
+    pub fn load(spec: &ModelSpec) -> Result<Self, EngineError> {
+        let dir = spec.model_dir.clone().unwrap_or_else(default_model_dir);
+        let files = voice_files(&dir)?;
+        // Fail early, with the fix, when ONNX Runtime is missing.
+        vctts_onnx::environment()?;
+        let (sessions, threads) = session_layout(spec);
+        let mut voices: Vec<Arc<dyn VoiceBackend>> = Vec::new();
+        for f in &files {
+            let v = PiperVoice::load(f, sessions, threads)?;
+            tracing::info!(voice = %v.id(), language = %v.config().language, sessions, threads, "loaded Piper voice");
+            voices.push(Arc::new(v));
+        }
+        Self::from_voices(voices)
+    }
+
+    /// An engine over any set of voice backends (the first default is
+    /// [`DEFAULT_VOICE`] when present, else the first voice).
+    pub fn from_voices(voices: Vec<Arc<dyn VoiceBackend>>) -> Result<Self, EngineError> {
+        if voices.is_empty() {
+            return Err(EngineError::ModelFiles("no voices to serve".into()));
+        }
+        let default_voice = voices.iter().position(|v| v.id() == DEFAULT_VOICE).unwrap_or(0);
+        let mut languages: Vec<String> = Vec::new();
+        for v in &voices {
+            for l in v.languages() {
+                if !languages.contains(l) {
+                    languages.push(l.clone());
+                }
+            }
+        }
+        let d = &voices[default_voice];
+        let info = ModelInfo {
+            engine: ENGINE_NAME.into(),
+            model: d.id().to_string(),
+            sample_rate: d.sample_rate(),
+            languages,
+            voices: voices
+                .iter()
+                .map(|v| PresetVoice {
+                    id: v.id().to_string(),
+                    name: v.id().to_string(),
+                    language: v.languages().first().cloned().unwrap_or_default(),
+                    description: Some(v.description()),
+                    license: v.license(),
+                })
+                .collect(),
+            voice_cloning: false,
+        };
+        Ok(Self { info, voices, default_voice })
+    }
+
+    pub fn voices(&self) -> &[Arc<dyn VoiceBackend>] {
+        &self.voices
+    }
+
+    fn unsupported(&self, requested: &str) -> EngineError {
+        EngineError::UnsupportedLanguage { requested: requested.to_string(), available: self.info.languages.clone() }
+    }
+
+    /// The voice a job asks for, checked against its language.
+    fn resolve(&self, job: &SynthesisJob) -> Result<Arc<dyn VoiceBackend>, EngineError> {
+        let lang = job.language.as_deref().map(|l| (l, normalize_language(l))).filter(|(_, n)| !n.is_empty());
+        let speaks = |v: &Arc<dyn VoiceBackend>, l: &str| v.languages().iter().any(|x| x == l);
+        match &job.voice {
+            Voice::Default => {
+                let d = &self.voices[self.default_voice];
+                match lang {
+                    None => Ok(d.clone()),
+                    Some((_, l)) if speaks(d, &l) => Ok(d.clone()),
+                    Some((raw, l)) => {
+                        self.voices.iter().find(|v| speaks(v, &l)).cloned().ok_or_else(|| self.unsupported(raw))
+                    }
+                }
+            }
+            Voice::Preset(id) => {
+                let v = self.voices.iter().find(|v| v.id() == id).cloned().ok_or_else(|| {
+                    let ids: Vec<&str> = self.voices.iter().map(|v| v.id()).collect();
+                    EngineError::UnknownVoice(format!("{id} (this engine has: {})", ids.join(", ")))
+                })?;
+                match lang {
+                    Some((raw, l)) if !speaks(&v, &l) => Err(EngineError::UnsupportedLanguage {
+                        requested: raw.to_string(),
+                        available: v.languages().to_vec(),
+                    }),
+                    _ => Ok(v),
+                }
+            }
+            Voice::Profile { profile, .. } => {
+                if profile.engine != ENGINE_NAME {
+                    return Err(EngineError::WrongProfile {
+                        expected: ENGINE_NAME.into(),
+                        found: profile.engine.clone(),
+                    });
+                }
+                Err(EngineError::Unsupported("voice profiles are not implemented yet".into()))
+            }
+        }
+    }
+}
+
+impl Engine for PiperEngine {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn extract_voice(&self, _clip: &AudioClip) -> Result<VoiceProfile, EngineError> {
+        Err(EngineError::Unsupported("voice adaptation is not implemented yet".into()))
+    }
+
+    fn synthesize(&self, job: &SynthesisJob, sink: &mut ChunkSink<'_>) -> Result<SynthStats, EngineError> {
+        let r = self.synthesize_inner(job, sink);
+        if std::env::var_os("VCTTS_NO_TRIM").is_none() {
+            vctts_onnx::release_free_memory();
+        }
+        r
+    }
+}
+
+impl PiperEngine {
+    fn synthesize_inner(&self, job: &SynthesisJob, sink: &mut ChunkSink<'_>) -> Result<SynthStats, EngineError> {
+        let started = Instant::now();
+        let chars = job.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(EngineError::TextTooLong { got: chars, max: MAX_TEXT_CHARS });
+        }
+        if !has_speakable(&job.text) {
+            return Err(EngineError::EmptyText);
+        }
+        if !job.speed.is_finite() || !(0.25..=4.0).contains(&job.speed) {
+            return Err(EngineError::InvalidInput(format!(
+                "speed {} is outside 0.25..=4.0 (1.0 is the voice's natural rate)",
+                job.speed
+            )));
+        }
+        let noise_scale = option_f32(&job.options, "noise_scale", f32::NAN, 0.0..=2.0).ok().filter(|x| x.is_finite());
+        let noise_w = option_f32(&job.options, "noise_w", f32::NAN, 0.0..=2.0).ok().filter(|x| x.is_finite());
+        // Report range errors (the NaN default above only marks "absent").
+        for key in ["noise_scale", "noise_w"] {
+            if job.options.contains_key(key) {
+                option_f32(&job.options, key, 0.0, 0.0..=2.0)?;
+            }
+        }
+        let voice = self.resolve(job)?;
+        let sr = voice.sample_rate();
+        let params =
+            SentenceParams { length_factor: 1.0 / job.speed, noise_scale, noise_w, seed: job.seed.unwrap_or(0) };
+
+        let sentences = sentences(&job.text);
+        let mut stats = SynthStats { sample_rate: sr, ..Default::default() };
+        let gap = (SENTENCE_GAP_S * sr as f32) as usize;
+        for s in &sentences {
+            let text = voice.normalize(s);
+            // The noise seed depends on the sentence, not its position: a
+            // sentence sounds the same wherever it appears.
+            let sentence_params = SentenceParams { seed: params.seed ^ fnv1a(&text), ..params };
+            let audio = voice.synthesize_sentence(&text, &sentence_params)?;
+            if audio.is_empty() {
+                continue;
+            }
+            // Every sentence leaves as soon as it is ready; the pause between
+            // sentences leads the later ones.
+            let samples = if stats.samples == 0 {
+                stats.first_chunk_s = started.elapsed().as_secs_f64();
+                audio
+            } else {
+                let mut a = vec![0.0; gap];
+                a.extend_from_slice(&audio);
+                a
+            };
+            stats.samples += samples.len() as u64;
+            stats.sentences += 1;
+            if let ControlFlow::Break(()) = sink(AudioChunk { samples, sample_rate: sr }) {
+                return Err(EngineError::Cancelled);
+            }
+        }
+        if stats.samples == 0 {
+            return Err(EngineError::EmptyText);
+        }
+        stats.elapsed_s = started.elapsed().as_secs_f64();
+        Ok(stats)
+    }
+}
