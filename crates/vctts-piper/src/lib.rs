@@ -15,17 +15,23 @@
 //!   (see [`graph`]), so the same request gives the same audio, alone or
 //!   concurrently.
 
+pub mod adapt;
 pub mod config;
+pub mod dsp;
+pub mod dvector;
 pub mod espeak;
 pub mod graph;
 pub mod normalize;
 pub mod voice;
 pub mod zh;
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use parking_lot::Mutex;
 
 use vctts_core::text::{has_speakable, split_sentences};
 use vctts_core::{AudioClip, ModelInfo, PresetVoice, SynthStats, VoiceProfile, MAX_TEXT_CHARS};
@@ -83,6 +89,11 @@ pub struct PiperEngine {
     info: ModelInfo,
     voices: Vec<Arc<dyn VoiceBackend>>,
     default_voice: usize,
+    dvector_path: PathBuf,
+    /// The speaker encoder, loaded on the first `extract_voice`.
+    dvector: OnceLock<Result<Arc<dvector::DVectorEncoder>, EngineError>>,
+    /// Each base voice measured on the probe text, once.
+    base_analysis: Mutex<HashMap<String, Arc<adapt::BaseAnalysis>>>,
 }
 
 fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
@@ -177,6 +188,7 @@ impl PiperEngine {
             }
         }
         let d = &voices[default_voice];
+        let dvector_path = dvector::default_path();
         let info = ModelInfo {
             engine: ENGINE_NAME.into(),
             model: d.id().to_string(),
@@ -192,9 +204,16 @@ impl PiperEngine {
                     license: v.license(),
                 })
                 .collect(),
-            voice_cloning: false,
+            voice_cloning: dvector_path.is_file(),
         };
-        Ok(Self { info, voices, default_voice })
+        Ok(Self {
+            info,
+            voices,
+            default_voice,
+            dvector_path,
+            dvector: OnceLock::new(),
+            base_analysis: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn voices(&self) -> &[Arc<dyn VoiceBackend>] {
@@ -205,8 +224,51 @@ impl PiperEngine {
         EngineError::UnsupportedLanguage { requested: requested.to_string(), available: self.info.languages.clone() }
     }
 
-    /// The voice a job asks for, checked against its language.
-    fn resolve(&self, job: &SynthesisJob) -> Result<Arc<dyn VoiceBackend>, EngineError> {
+    fn encoder(&self) -> Result<Arc<dvector::DVectorEncoder>, EngineError> {
+        self.dvector.get_or_init(|| dvector::DVectorEncoder::load(&self.dvector_path).map(Arc::new)).clone()
+    }
+
+    fn base(&self, voice: &Arc<dyn VoiceBackend>) -> Result<Arc<adapt::BaseAnalysis>, EngineError> {
+        if let Some(b) = self.base_analysis.lock().get(voice.id()) {
+            return Ok(b.clone());
+        }
+        let b = Arc::new(adapt::analyse_base(voice.as_ref())?);
+        self.base_analysis.lock().insert(voice.id().to_string(), b.clone());
+        Ok(b)
+    }
+
+    /// The voice a job asks for (with its adaptation profile), checked
+    /// against the job's language.
+    fn resolve(&self, job: &SynthesisJob) -> Result<(Arc<dyn VoiceBackend>, Option<adapt::AdaptProfile>), EngineError> {
+        let lang = job.language.as_deref().map(|l| (l, normalize_language(l))).filter(|(_, n)| !n.is_empty());
+        let speaks = |v: &Arc<dyn VoiceBackend>, l: &str| v.languages().iter().any(|x| x == l);
+        if let Voice::Profile { profile, .. } = &job.voice {
+            if profile.engine != ENGINE_NAME {
+                return Err(EngineError::WrongProfile { expected: ENGINE_NAME.into(), found: profile.engine.clone() });
+            }
+            let p = adapt::AdaptProfile::from_bytes(&profile.data)?;
+            // The voice it was fitted on; if that is gone, the default voice
+            // (the transform is signal processing and works on any voice).
+            let v = self
+                .voices
+                .iter()
+                .find(|v| v.id() == p.base_voice)
+                .cloned()
+                .unwrap_or_else(|| self.voices[self.default_voice].clone());
+            if let Some((raw, l)) = lang {
+                if !speaks(&v, &l) {
+                    return Err(EngineError::UnsupportedLanguage {
+                        requested: raw.to_string(),
+                        available: v.languages().to_vec(),
+                    });
+                }
+            }
+            return Ok((v, Some(p)));
+        }
+        Ok((self.resolve_voice(job)?, None))
+    }
+
+    fn resolve_voice(&self, job: &SynthesisJob) -> Result<Arc<dyn VoiceBackend>, EngineError> {
         let lang = job.language.as_deref().map(|l| (l, normalize_language(l))).filter(|(_, n)| !n.is_empty());
         let speaks = |v: &Arc<dyn VoiceBackend>, l: &str| v.languages().iter().any(|x| x == l);
         match &job.voice {
@@ -233,15 +295,7 @@ impl PiperEngine {
                     _ => Ok(v),
                 }
             }
-            Voice::Profile { profile, .. } => {
-                if profile.engine != ENGINE_NAME {
-                    return Err(EngineError::WrongProfile {
-                        expected: ENGINE_NAME.into(),
-                        found: profile.engine.clone(),
-                    });
-                }
-                Err(EngineError::Unsupported("voice profiles are not implemented yet".into()))
-            }
+            Voice::Profile { .. } => unreachable!("profiles are resolved by resolve()"),
         }
     }
 }
@@ -251,8 +305,13 @@ impl Engine for PiperEngine {
         &self.info
     }
 
-    fn extract_voice(&self, _clip: &AudioClip) -> Result<VoiceProfile, EngineError> {
-        Err(EngineError::Unsupported("voice adaptation is not implemented yet".into()))
+    fn extract_voice(&self, clip: &AudioClip) -> Result<VoiceProfile, EngineError> {
+        let enc = self.encoder()?;
+        let voice = self.voices[self.default_voice].clone();
+        let base = self.base(&voice)?;
+        let profile = adapt::fit(clip, &base, &enc)?;
+        let data = serde_json::to_vec(&profile).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(VoiceProfile { engine: ENGINE_NAME.into(), data, summary: profile.summary() })
     }
 
     fn synthesize(&self, job: &SynthesisJob, sink: &mut ChunkSink<'_>) -> Result<SynthStats, EngineError> {
@@ -288,10 +347,11 @@ impl PiperEngine {
                 option_f32(&job.options, key, 0.0, 0.0..=2.0)?;
             }
         }
-        let voice = self.resolve(job)?;
+        let (voice, profile) = self.resolve(job)?;
         let sr = voice.sample_rate();
+        let rate = profile.as_ref().map_or(1.0, |p| p.length_factor);
         let params =
-            SentenceParams { length_factor: 1.0 / job.speed, noise_scale, noise_w, seed: job.seed.unwrap_or(0) };
+            SentenceParams { length_factor: rate / job.speed, noise_scale, noise_w, seed: job.seed.unwrap_or(0) };
 
         let sentences = sentences(&job.text);
         let mut stats = SynthStats { sample_rate: sr, ..Default::default() };
@@ -301,9 +361,12 @@ impl PiperEngine {
             // The noise seed depends on the sentence, not its position: a
             // sentence sounds the same wherever it appears.
             let sentence_params = SentenceParams { seed: params.seed ^ fnv1a(&text), ..params };
-            let audio = voice.synthesize_sentence(&text, &sentence_params)?;
+            let mut audio = voice.synthesize_sentence(&text, &sentence_params)?;
             if audio.is_empty() {
                 continue;
+            }
+            if let Some(p) = &profile {
+                audio = adapt::apply(&audio, sr, &p.transform());
             }
             // Every sentence leaves as soon as it is ready; the pause between
             // sentences leads the later ones.
