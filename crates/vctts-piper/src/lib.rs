@@ -257,10 +257,16 @@ impl PiperEngine {
                 .unwrap_or_else(|| self.voices[self.default_voice].clone());
             if let Some((raw, l)) = lang {
                 if !speaks(&v, &l) {
-                    return Err(EngineError::UnsupportedLanguage {
-                        requested: raw.to_string(),
-                        available: v.languages().to_vec(),
-                    });
+                    // Another language (Mandarin with a profile made on the English voice):
+                    // the voice for that language, with the transform fitted on it again.
+                    let other = self.voices.iter().find(|x| speaks(x, &l)).cloned().ok_or_else(|| {
+                        EngineError::UnsupportedLanguage {
+                            requested: raw.to_string(),
+                            available: self.info.languages.clone(),
+                        }
+                    })?;
+                    let base = self.base(&other)?;
+                    return Ok((other, Some(adapt::refit(&p, &base))));
                 }
             }
             return Ok((v, Some(p)));

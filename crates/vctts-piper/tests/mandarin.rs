@@ -76,3 +76,52 @@ fn bad_mandarin_input() {
     assert!(matches!(err, EngineError::EmptyText), "{err:?}");
     assert!(common::run(e, &zh_job("這是測試，龘靐。")).is_ok());
 }
+
+/// Median F0 (Hz) of the voiced frames of a clip.
+fn median_f0(samples: &[f32], sr: u32) -> f32 {
+    use vctts_piper::dsp::f0::{yin, YinConfig};
+    let t = yin(samples, sr, &YinConfig::default());
+    let mut v: Vec<f32> = t.f0.iter().copied().filter(|f| *f > 0.0).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+#[test]
+fn a_voice_profile_adapts_the_mandarin_voice() {
+    let Some(e) = engine_with_mandarin() else { return };
+    // A reference clip: the (male) English voice, 24 kHz.
+    let (chunks, _) = common::run(
+        e,
+        &SynthesisJob::new(
+            "The rainbow is a division of white light into many beautiful colors. It takes the shape of a long arch.",
+        ),
+    )
+    .unwrap();
+    let sr = chunks[0].sample_rate;
+    let samples: Vec<f32> = chunks.iter().flat_map(|c| c.samples.iter().copied()).collect();
+    let reference_f0 = median_f0(&samples, sr);
+    let clip = vctts_core::AudioClip::new(samples, sr);
+    let profile = match e.extract_voice(&clip) {
+        Ok(p) => p,
+        Err(err) => {
+            // The d-vector encoder is installed by scripts/setup.d/40-dvector.sh.
+            common::missing(&format!("voice extraction is unavailable: {err}"));
+            return;
+        }
+    };
+    let text = "你好，这是测试。我们一起去公园散步吧。";
+    let plain = common::run(e, &zh_job(text)).unwrap().0;
+    let mut job = zh_job(text);
+    job.voice = Voice::Profile { id: "ref".into(), profile: std::sync::Arc::new(profile) };
+    let adapted = common::run(e, &job).unwrap().0;
+    assert!(adapted.iter().all(|c| c.sample_rate == 24_000));
+    let flat = |c: &[vctts_engine::AudioChunk]| c.iter().flat_map(|c| c.samples.iter().copied()).collect::<Vec<_>>();
+    let f_plain = median_f0(&flat(&plain), 24_000);
+    let f_adapted = median_f0(&flat(&adapted), 24_000);
+    eprintln!("reference {reference_f0:.0} Hz, plain {f_plain:.0} Hz, adapted {f_adapted:.0} Hz");
+    // The Baker voice is female; adapted to the male reference its pitch comes down toward it.
+    assert!(
+        (f_adapted - reference_f0).abs() < (f_plain - reference_f0).abs() * 0.6,
+        "reference {reference_f0} Hz, plain {f_plain} Hz, adapted {f_adapted} Hz"
+    );
+}
