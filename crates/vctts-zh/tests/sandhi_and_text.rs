@@ -273,3 +273,32 @@ fn bad_input_never_panics() {
 fn many_cases_overall() {
     assert!(SANDHI.len() + NORMALIZE.len() >= 100);
 }
+
+#[test]
+fn random_text_never_panics() {
+    // Deterministic pseudo-random strings over a pool that exercises every normaliser branch.
+    let pool: Vec<char> =
+        "0123456789.,:-/~%$¥￥€£+=年月日号点个只第一不的了得地长行2024:３０％，。！？；：、“”（）《》 \
+                           abcXYZ km cm kg ℃°C 𠀀龘這們\u{E000}😀\n\t"
+            .chars()
+            .collect();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let len = (next() % 40) as usize;
+        let s: String = (0..len).map(|_| pool[(next() % pool.len() as u64) as usize]).collect();
+        let segs = frontend(&s);
+        for seg in &segs {
+            if let Segment::Chinese(v) = seg {
+                assert!(v.iter().all(|x| (1..=5).contains(&x.tone) && !x.pinyin.is_empty()), "{s:?}: {v:?}");
+            }
+        }
+        let _ = to_tone3(&s, true);
+        let _ = vctts_zh::tone3_passthrough(&s);
+    }
+}
