@@ -408,7 +408,10 @@ fn prosody(words: &[Word]) -> Vec<Boundary> {
             let remaining = total - done;
             let starter = PHRASE_STARTERS.iter().any(|s| w.is(s)) && phrase_len >= 3 && remaining >= 3;
             let prev_len = lens[i - 1];
-            let merge = (len == 1 || prev_len == 1 || pw_len == 1) && pw_len + len <= 3 && !starter;
+            // Numbers read out (二零二四年, 三十五点五元) stay one prosodic word while short.
+            let numeric = |c: Option<&char>| c.is_some_and(|c| NUMERALS.contains(*c) || *c == '点');
+            let in_number = numeric(words[i - 1].chars.last()) && numeric(w.chars.first()) && pw_len + len <= 6;
+            let merge = in_number || ((len == 1 || prev_len == 1 || pw_len == 1) && pw_len + len <= 3 && !starter);
             if merge {
                 Boundary::Word
             } else if starter || (phrase_len >= 6 && remaining >= 3) || (phrase_len + len > 9 && remaining >= 3) {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod nodes;
+pub mod openai;
 mod synthesize;
 mod voices;
 mod ws;
@@ -44,8 +45,17 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/batch_synthesize", post(synthesize::batch).layer(DefaultBodyLimit::max(16 * 1024 * 1024)))
         .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit));
 
+    // OpenAI-compatible routes: same limits, OpenAI's error shape, optional API keys.
+    let openai = Router::new()
+        .route("/v1/audio/speech", post(openai::speech))
+        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/audio/voices", get(openai::voices))
+        .layer(axum::middleware::from_fn_with_state(gw.clone(), openai::openai_layer));
+
     Router::new()
         .merge(business)
+        .merge(openai)
         .route("/health", get(health))
         .route("/api/status", get(status))
         .route("/api/engines", get(engines))
