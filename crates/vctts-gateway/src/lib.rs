@@ -6,6 +6,7 @@ pub mod db;
 pub mod events;
 mod jobs;
 pub mod limits;
+pub mod pages;
 pub mod registry;
 mod synth;
 pub mod upstream;

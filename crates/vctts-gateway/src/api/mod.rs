@@ -65,6 +65,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/limits", get(admin::limits).put(admin::update_limits).patch(admin::update_limits))
         .route("/ws", get(ws::upgrade))
         .route("/metrics", get(move || async move { metrics.render() }))
+        .merge(crate::pages::router())
         .fallback(|| async { HttpError(ApiError::not_found("not_found", "no such endpoint (see /api/openapi.json)")) })
         .layer(axum::middleware::from_fn_with_state(ctx, vctts_http::request_context))
         .with_state(gw)
@@ -242,7 +243,10 @@ pub(crate) async fn system_status(gw: &Gateway) -> Value {
     let ok = gw.stats.succeeded.load(Ordering::Relaxed);
     let failed = gw.stats.failed.load(Ordering::Relaxed);
     let (voices, announcements) = gw.db.counts().await.unwrap_or((0, 0));
-    let last = gw.stats.history.lock().recent(1).pop();
+    // The last few one-second samples: a client that gets this every 2 s
+    // (the status page's chart) misses none of them.
+    let recent = gw.stats.history.lock().recent(4);
+    let last = recent.last().cloned();
     json!({
         "version": vctts_core::VERSION,
         "uptime_s": gw.started.elapsed().as_secs_f64(),
@@ -265,6 +269,7 @@ pub(crate) async fn system_status(gw: &Gateway) -> Value {
         "websocket_clients": gw.events.clients(),
         "default_engine": gw.cfg.default_engine,
         "last_second": last,
+        "recent": recent,
     })
 }
 
