@@ -419,6 +419,29 @@ mod tests {
         assert_eq!(r.len(), 2048 * 16000 / 22050);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Random bytes, and real WAVs with random bytes overwritten or cut
+        /// short: always a result or an error, never a panic.
+        #[test]
+        fn decoding_untrusted_bytes_never_panics(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            pos in 0usize..400,
+            cut in 0usize..3000,
+        ) {
+            let lim = DecodeLimits { min_seconds: 0.0, ..Default::default() };
+            let _ = decode_audio(&junk, &lim);
+            let mut wav = encode_wav(&sine(300.0, 8000, 0.3), 8000);
+            for (i, b) in junk.iter().take(16).enumerate() {
+                let p = (pos + i) % wav.len();
+                wav[p] = *b;
+            }
+            let _ = decode_audio(&wav, &lim);
+            wav.truncate(cut.min(wav.len()));
+            let _ = decode_audio(&wav, &lim);
+        }
+    }
+
     #[test]
     fn open_ended_header_is_streamable() {
         let h = wav_header(24000, None);

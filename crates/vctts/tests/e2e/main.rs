@@ -6,4 +6,6 @@ mod bad_input;
 mod browser;
 mod cli;
 mod cluster;
+mod fuzz;
 mod harness;
+mod security;
