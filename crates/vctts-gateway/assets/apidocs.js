@@ -71,7 +71,10 @@
     const lines = [];
     const m = method.toUpperCase();
     lines.push(`curl${m === "GET" ? "" : " -X " + m} '${url}'`);
-    if (op.security && op.security.length) lines.push(`  -H "Authorization: Bearer $VCTTS_ADMIN_TOKEN"`);
+    const sec = (op.security || []).flatMap((s) => Object.keys(s));
+    if (sec.includes("admin_token")) lines.push(`  -H "Authorization: Bearer $VCTTS_ADMIN_TOKEN"`);
+    else if (sec.includes("cluster_token")) lines.push(`  -H "Authorization: Bearer $VCTTS_CLUSTER_TOKEN"`);
+    else if (sec.includes("api_key")) lines.push(`  -H "Authorization: Bearer $VCTTS_API_KEY"  # only if the gateway has --api-keys`);
     const content = op.requestBody && op.requestBody.content;
     if (content) {
       if (content["application/json"]) {
@@ -92,6 +95,15 @@
     if (types.some((x) => x.startsWith("audio/"))) lines.push("  -o speech.wav");
     else if (types.includes("application/zip")) lines.push("  -o result.zip");
     return lines.join(" \\\n");
+  }
+
+  /** Which credential an operation needs, as a short label. */
+  function lockLabel(op) {
+    const names = (op.security || []).flatMap((s) => Object.keys(s));
+    if (names.includes("admin_token")) return t("docs.admin");
+    if (names.includes("cluster_token")) return t("docs.cluster");
+    if (names.includes("api_key")) return t("docs.apiKey");
+    return "";
   }
 
   function codeBlock(text) {
@@ -141,7 +153,7 @@
           h("span", { class: "method " + m }, m.toUpperCase()),
           h("span", { class: "path" }, path),
           h("span", { class: "summary" }, op.summary || ""),
-          op.security && op.security.length ? h("span", { class: "lock" }, t("docs.admin")) : null));
+          lockLabel(op) ? h("span", { class: "lock" }, lockLabel(op)) : null));
         const body = h("div", { class: "detail" });
         if (op.description) body.append(h("p", null, op.description));
         const params = op.parameters || [];

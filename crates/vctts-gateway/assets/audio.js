@@ -188,5 +188,5 @@
     }
   }
 
-  window.VCAudio = { encodeWav, toWav, Recorder, StreamPlayer, audioContext };
+  window.VCAudio = { encodeWav, wavFromPcm, toWav, Recorder, StreamPlayer, audioContext };
 })();

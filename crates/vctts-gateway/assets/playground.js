@@ -180,12 +180,15 @@
     const speed = parseFloat($("#synth-speed").value);
     if (speed !== 1) body.speed = speed;
     if ($("#synth-stream").checked) body.stream = true;
+    const format = $("#synth-format").value;
+    if (format && format !== "wav") body.format = format;
     return body;
   }
 
   function curlFor(body) {
     const json = JSON.stringify(body).replace(/'/g, "'\\''");
-    return `curl -X POST ${location.origin}/api/synthesize \\\n  -H 'Content-Type: application/json' \\\n  -d '${json}' \\\n  -o speech.wav`;
+    const ext = { mp3: "mp3", opus: "ogg", flac: "flac", aac: "aac", pcm: "pcm" }[body.format] || "wav";
+    return `curl -X POST ${location.origin}/api/synthesize \\\n  -H 'Content-Type: application/json' \\\n  -d '${json}' \\\n  -o speech.${ext}`;
   }
 
   function meta(items) {
@@ -209,10 +212,13 @@
     try {
       const resp = await api("/api/synthesize", { method: "POST", json: body, raw: true });
       const hdr = (k) => resp.headers.get(k);
-      let blob, duration, ttfa = null;
-      if (body.stream && resp.body && resp.body.getReader) {
-        player = new VCAudio.StreamPlayer(parseInt(hdr("x-sample-rate") || "0", 10));
-        const reader = resp.body.getReader();
+      const format = body.format || "wav";
+      const rate = parseInt(hdr("x-sample-rate") || "0", 10);
+      let blob, duration = parseFloat(hdr("x-audio-duration") || "0") || null, ttfa = null;
+      const reader = resp.body.getReader();
+      if (body.stream && (format === "wav" || format === "pcm")) {
+        // 16-bit PCM: play each chunk as it arrives.
+        player = new VCAudio.StreamPlayer(rate);
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
@@ -225,19 +231,32 @@
         blob = out.blob;
         duration = out.duration;
       } else {
-        blob = await resp.blob();
-        duration = parseFloat(hdr("x-audio-duration") || "0") || null;
+        const chunks = [];
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          if (value && value.length) {
+            if (ttfa === null) ttfa = performance.now() - t0;
+            chunks.push(value);
+          }
+        }
+        // Raw PCM has no header: wrap it so the player can play it.
+        blob = format === "pcm" ? VCAudio.wavFromPcm(chunks, rate) : new Blob(chunks, { type: hdr("content-type") || "audio/wav" });
+        if (format === "pcm" && rate) duration = chunks.reduce((a, c) => a + c.length, 0) / 2 / rate;
       }
+      if (!body.stream) ttfa = null;
       const total = performance.now() - t0;
       if (urls.synth) URL.revokeObjectURL(urls.synth);
       urls.synth = URL.createObjectURL(blob);
       audio.src = urls.synth;
       const dl = $("#synth-download");
       dl.href = urls.synth;
-      dl.download = `vctts-${body.engine || "speech"}-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}.wav`;
+      const ext = { wav: "wav", pcm: "wav", mp3: "mp3", opus: "ogg", flac: "flac", aac: "aac" }[format] || "bin";
+      dl.download = `vctts-${body.engine || "speech"}-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}.${ext}`;
+      dl.textContent = t("synth.download") + " " + (format === "pcm" ? "WAV" : format.toUpperCase());
       $("#synth-result").hidden = false;
       $("#synth-result").dataset.lastBody = JSON.stringify(body);
-      if (!body.stream) audio.play().catch(() => { /* autoplay may be blocked; the player is there */ });
+      if (!player) audio.play().catch(() => { /* autoplay may be blocked; the player is there */ });
       const rtf = hdr("x-engine-rtf");
       meta([
         ["synth.meta.node", hdr("x-node-id")],
@@ -246,6 +265,7 @@
         ["synth.meta.first", ttfa !== null ? fmt.ms(ttfa) : null],
         ["synth.meta.rtf", rtf ? fmt.num(parseFloat(rtf), 3) : null],
         ["synth.meta.rate", hdr("x-sample-rate") ? fmt.num(parseInt(hdr("x-sample-rate"), 10)) + " Hz" : null],
+        ["synth.meta.format", format.toUpperCase()],
         ["synth.meta.size", fmt.bytes(blob.size)],
       ]);
     } catch (err) {

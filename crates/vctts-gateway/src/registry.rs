@@ -92,7 +92,7 @@ impl Node {
 }
 
 /// A node as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct NodeView {
     pub node_id: String,
     pub name: String,

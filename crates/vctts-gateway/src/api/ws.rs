@@ -12,6 +12,12 @@ use tokio::sync::broadcast::error::RecvError;
 use super::G;
 use crate::events::{kind, EventHub};
 
+#[utoipa::path(
+    get, path = "/ws", tag = "status",
+    summary = "Live events (WebSocket)",
+    description = "Upgrade to a WebSocket. Every message is `{\"type\", \"data\", \"ts\"}`; the first is a `system_status`. Event types are listed under `x-websocket` in this document. A client that falls behind is disconnected; reconnect.",
+    responses((status = 101, description = "Switching to the WebSocket protocol"))
+)]
 pub async fn upgrade(State(gw): G, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
         let status = super::system_status(&gw).await;

@@ -335,6 +335,18 @@ async fn pages_live_in_a_real_browser() {
     .await;
     let streamed = b.js("return document.getElementById('synth-audio').duration;").await.as_f64().unwrap();
     assert!((streamed - duration).abs() < 0.05, "streamed {streamed} s vs whole {duration} s");
+    // A compressed format plays too (MP3 through the gateway's encoder).
+    b.click("#synth-stream").await;
+    b.js("document.getElementById('synth-format').value = 'mp3'; return true;").await;
+    b.click("#synth-submit").await;
+    b.wait(
+        "mp3 audio has a duration",
+        "const m = document.getElementById('synth-meta').textContent; const a = document.getElementById('synth-audio'); return /MP3/.test(m) && a.duration > 0.5 && isFinite(a.duration);",
+        secs(15),
+    )
+    .await;
+    assert!(b.js("return document.getElementById('synth-download').download.endsWith('.mp3');").await == true);
+    b.js("document.getElementById('synth-format').value = 'wav'; return true;").await;
 
     // Recording from the (fake) microphone: MediaRecorder -> WAV in the page -> /api/extract_voice.
     b.click(".tabs [data-tab=\"record\"]").await;
