@@ -191,7 +191,16 @@
     return `curl -X POST ${location.origin}/api/synthesize \\\n  -H 'Content-Type: application/json' \\\n  -d '${json}' \\\n  -o speech.${ext}`;
   }
 
+  let lastMeta = null;
+  let lastFormat = null;
+  let lastExtract = null;
+
+  function downloadLabel() {
+    if (lastFormat) $("#synth-download").textContent = t("synth.download") + " " + (lastFormat === "pcm" ? "WAV" : lastFormat.toUpperCase());
+  }
+
   function meta(items) {
+    lastMeta = items;
     const m = $("#synth-meta");
     m.textContent = "";
     for (const [k, v] of items) if (v !== undefined && v !== null && v !== "") m.append(h("span", null, t(k) + " ", h("b", null, v)));
@@ -253,7 +262,8 @@
       dl.href = urls.synth;
       const ext = { wav: "wav", pcm: "wav", mp3: "mp3", opus: "ogg", flac: "flac", aac: "aac" }[format] || "bin";
       dl.download = `vctts-${body.engine || "speech"}-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}.${ext}`;
-      dl.textContent = t("synth.download") + " " + (format === "pcm" ? "WAV" : format.toUpperCase());
+      lastFormat = format;
+      downloadLabel();
       $("#synth-result").hidden = false;
       $("#synth-result").dataset.lastBody = JSON.stringify(body);
       if (!player) audio.play().catch(() => { /* autoplay may be blocked; the player is there */ });
@@ -371,6 +381,27 @@
     return Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0");
   }
 
+  function renderExtract(r) {
+    const box = $("#extract-result");
+    box.textContent = "";
+    const dl = h("dl", { class: "kv" });
+    const add = (k, v) => dl.append(h("dt", null, t(k)), h("dd", null, v));
+    add("extract.r.id", r.voice_id);
+    add("extract.r.name", r.voice_name);
+    add("extract.r.engine", engineName(r.engine));
+    add("extract.r.clip", fmt.num(r.duration_s, 2) + " s · " + fmt.num(r.sample_rate) + " Hz");
+    if (r.profile && typeof r.profile === "object") {
+      for (const [k, v] of Object.entries(r.profile)) dl.append(h("dt", null, k), h("dd", null, typeof v === "number" ? fmt.num(v, 3) : JSON.stringify(v)));
+    }
+    box.append(
+      h("div", null, h("b", null, t("extract.done")), " ", h("span", { class: "mono" }, r.voice_id)),
+      dl,
+      h("div", { class: "form-row" },
+        h("button", { type: "button", class: "btn small primary", onclick: () => { loadVoices().then(() => useVoice({ id: r.voice_id }, "library")); } }, t("extract.use")),
+        h("button", { type: "button", class: "btn small", onclick: (ev) => copy(r.voice_id, ev.currentTarget) }, t("extract.copyId"))),
+    );
+  }
+
   async function extract(e) {
     e.preventDefault();
     if (!extractClip) return;
@@ -386,26 +417,10 @@
     if (engine) fd.append("engine", engine);
     try {
       const r = await api("/api/extract_voice", { method: "POST", body: fd });
-      const box = $("#extract-result");
-      box.textContent = "";
-      const dl = h("dl", { class: "kv" });
-      const add = (k, v) => dl.append(h("dt", null, t(k)), h("dd", null, v));
-      add("extract.r.id", r.voice_id);
-      add("extract.r.name", r.voice_name);
-      add("extract.r.engine", engineName(r.engine));
-      add("extract.r.clip", fmt.num(r.duration_s, 2) + " s · " + fmt.num(r.sample_rate) + " Hz");
-      if (r.profile && typeof r.profile === "object") {
-        for (const [k, v] of Object.entries(r.profile)) dl.append(h("dt", null, k), h("dd", null, typeof v === "number" ? fmt.num(v, 3) : JSON.stringify(v)));
-      }
-      box.append(
-        h("div", null, h("b", null, t("extract.done")), " ", h("span", { class: "mono" }, r.voice_id)),
-        dl,
-        h("div", { class: "form-row" },
-          h("button", { type: "button", class: "btn small primary", onclick: () => { loadVoices().then(() => useVoice({ id: r.voice_id }, "library")); } }, t("extract.use")),
-          h("button", { type: "button", class: "btn small", onclick: (ev) => copy(r.voice_id, ev.currentTarget) }, t("extract.copyId"))),
-      );
-      box.hidden = false;
-      box.dataset.voiceId = r.voice_id;
+      lastExtract = r;
+      renderExtract(r);
+      $("#extract-result").hidden = false;
+      $("#extract-result").dataset.voiceId = r.voice_id;
       toast(t("extract.done") + " " + r.voice_name, "ok");
       loadVoices();
     } catch (err) {
@@ -430,6 +445,9 @@
   live.on("node_removed", () => loadVoices());
 
   document.addEventListener("vctts:lang", () => {
+    if (lastMeta) meta(lastMeta);
+    downloadLabel();
+    if (lastExtract) renderExtract(lastExtract);
     renderEngineSelects();
     renderVoices();
     $("#rec-btn").textContent = t(recorder ? "extract.rec.stop" : "extract.rec.start");

@@ -273,7 +273,7 @@
   function nodeLabel(v) { return v.name || v.node_id; }
 
   live.onOpen((again) => {
-    if (again) addFeed("ok", t("feed.reconnected"));
+    addFeed("ok", t(again ? "feed.reconnected" : "feed.connected"));
     loadStatus();
     loadNodes();
     loadAnnouncements();

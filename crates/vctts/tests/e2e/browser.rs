@@ -186,6 +186,15 @@ impl Drop for Browser {
     }
 }
 
+/// This machine's address on its default route, if it has one that is not loopback.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // No packet is sent: connecting a UDP socket only picks the route.
+    s.connect("203.0.113.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
 fn row(table: &str, node: &str, state: &str) -> String {
     format!("return !!document.querySelector('{table} tr[data-node-id=\"{node}\"][data-state=\"{state}\"]');")
 }
@@ -397,6 +406,26 @@ async fn pages_live_in_a_real_browser() {
     // The page resyncs: w2 re-registers with the new gateway and shows up again.
     b.wait("w2 back after restart", &row("#nodes", "w2", "ready"), secs(15)).await;
     b.assert_no_script_errors("/status after the restart").await;
+
+    // ---- without --admin-token, admin actions from another machine get a 403, explained.
+    if let Some(ip) = non_loopback_ip() {
+        let c2 = Cluster::start_on("0.0.0.0", &[]).await;
+        let port = c2.gw.url.rsplit(':').next().unwrap().to_string();
+        b.goto(&format!("http://{ip}:{port}/admin")).await;
+        b.online().await;
+        b.type_into("#ann-form input[name=title]", "From another machine").await;
+        b.click("#ann-form button[type=submit]").await;
+        b.wait(
+            "403 explained",
+            "const a = document.getElementById('auth-alert'); return !a.hidden && a.dataset.status === '403' && a.textContent.includes('--admin-token');",
+            secs(10),
+        )
+        .await;
+        assert_eq!(c2.get("/api/announcements").await.1["total"], 0, "the refused announcement was not stored");
+        b.screenshot("admin-403").await;
+    } else {
+        eprintln!("browser: no non-loopback address on this machine; the 403 check was skipped");
+    }
 
     b.close().await;
     eprintln!("browser: screenshots in {} ({:?} in all)", artifacts_dir().display(), t0.elapsed());
