@@ -51,6 +51,7 @@ pub fn rms_dbfs(samples: &[f32]) -> f64 {
 
 /// Output encodings. `wav` and `pcm` (16-bit little-endian, no header) are
 /// always available; the compressed formats come with their encoders.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioFormat {

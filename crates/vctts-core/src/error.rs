@@ -16,6 +16,7 @@ pub struct ApiError {
 }
 
 /// The JSON body of an error response: `{"error": "...", "error_type": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {
     pub error: String,

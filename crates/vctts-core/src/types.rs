@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::audio::AudioFormat;
 
 /// Node states exactly as the design document lists them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {
@@ -51,6 +52,7 @@ impl std::fmt::Display for NodeState {
 }
 
 /// A voice that an engine offers without any reference clip.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PresetVoice {
     pub id: String,
@@ -65,6 +67,7 @@ pub struct PresetVoice {
 }
 
 /// What a loaded model offers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct ModelInfo {
     pub engine: String,
@@ -81,6 +84,7 @@ pub struct ModelInfo {
 }
 
 /// Worker -> gateway: join the cluster.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterRequest {
     pub node_id: String,
@@ -98,6 +102,7 @@ pub struct RegisterRequest {
     pub device: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterResponse {
     pub node_id: String,
@@ -107,6 +112,7 @@ pub struct RegisterResponse {
 }
 
 /// Load figures a worker reports with every heartbeat.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct NodeLoad {
     pub cpu_percent: f32,
@@ -117,6 +123,7 @@ pub struct NodeLoad {
 }
 
 /// Worker -> gateway, every `heartbeat_interval` seconds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Heartbeat {
     pub status: NodeState,
@@ -129,6 +136,7 @@ pub struct Heartbeat {
 }
 
 /// The commands the design document lists for `POST /api/nodes/{id}/command`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeCommand {
@@ -156,14 +164,17 @@ impl NodeCommand {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandRequest {
     pub command: NodeCommand,
     /// Command parameters (reserved; e.g. a model name for `load_model`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: Map<String, Value>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandResponse {
     pub node_id: String,
@@ -177,9 +188,12 @@ pub struct CommandResponse {
 pub const MAX_TEXT_CHARS: usize = 5000;
 
 /// The public `/api/synthesize` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SynthesizeRequest {
+    /// The text to speak (at most 5000 characters by default).
+    #[cfg_attr(feature = "openapi", schema(example = "Hello, and welcome to vctts."))]
     pub text: String,
     #[serde(default)]
     pub voice_id: Option<String>,
@@ -203,6 +217,7 @@ pub struct SynthesizeRequest {
     pub seed: Option<u64>,
     /// Engine-specific knobs (e.g. XTTS `temperature`, `top_k`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub options: Map<String, Value>,
 }
 

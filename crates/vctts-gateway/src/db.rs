@@ -60,7 +60,7 @@ impl From<DbError> for ApiError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VoiceRow {
     pub id: String,
     pub name: String,
@@ -71,7 +71,7 @@ pub struct VoiceRow {
     pub engine: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Announcement {
     pub id: String,
     pub title: String,

@@ -21,7 +21,7 @@ pub struct Jobs {
     running: Mutex<HashSet<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
     pub text: String,
@@ -36,10 +36,11 @@ pub struct BatchItem {
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
     pub options: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     pub items: Vec<BatchItem>,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use vctts_core::ApiError;
 
 /// Limits as configured (0 = unlimited).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LimitsConfig {
     pub global_rpm: u32,
     pub ip_rpm: u32,
@@ -39,7 +39,7 @@ impl Default for LimitsConfig {
 }
 
 /// A partial update from the admin API.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsUpdate {
     pub global_rpm: Option<u32>,

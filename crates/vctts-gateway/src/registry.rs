@@ -92,7 +92,7 @@ impl Node {
 }
 
 /// A node as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct NodeView {
     pub node_id: String,
     pub name: String,
@@ -173,6 +173,21 @@ impl Registry {
             events,
             rr: AtomicU64::new(0),
         })
+    }
+
+    /// Announce a change seen by a request starting or finishing, or by a
+    /// heartbeat (workers send one after each request starts). A node at
+    /// capacity flips between ready and busy with every request; announcing
+    /// each flip would send every WebSocket client a message per request.
+    /// Those flips are left to the next sweep (every 500 ms), which announces
+    /// the state if it still differs; any other change is announced at once.
+    fn announce_load(&self, n: &mut Node, now: Instant) {
+        let s = n.state(now);
+        let flip =
+            matches!((n.announced, s), (NodeState::Ready, NodeState::Busy) | (NodeState::Busy, NodeState::Ready));
+        if !flip {
+            self.announce(n, now);
+        }
     }
 
     fn announce(&self, n: &mut Node, now: Instant) {
@@ -258,7 +273,7 @@ impl Registry {
         if n.quarantine.as_ref().is_some_and(|q| q.lift_on_heartbeat || q.until <= now) {
             n.quarantine = None;
         }
-        self.announce(n, now);
+        self.announce_load(n, now);
         HeartbeatOutcome::Ok
     }
 
@@ -336,7 +351,7 @@ impl Registry {
         n.inflight += 1;
         n.served += 1;
         let url = n.reg.url.clone();
-        self.announce(n, now);
+        self.announce_load(n, now);
         drop(nodes);
         Ok(Lease { registry: self.clone(), node_id: id, url, released: false })
     }
@@ -348,7 +363,7 @@ impl Registry {
             if ok == Some(false) {
                 n.failures += 1;
             }
-            self.announce(n, now);
+            self.announce_load(n, now);
         }
     }
 
@@ -434,6 +449,34 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         r.sweep(Duration::from_millis(1));
         assert_eq!(r.view("b").unwrap().status, NodeState::Offline);
+    }
+
+    #[test]
+    fn ready_busy_flips_are_announced_by_the_sweep_only() {
+        let hub = EventHub::new(64);
+        let mut rx = hub.subscribe();
+        let r = Registry::new(hub);
+        r.register(reg("a", "e", 1));
+        let _ = rx.try_recv(); // node_online
+        for _ in 0..10 {
+            drop(r.acquire("e", &[]).unwrap());
+        }
+        assert!(rx.try_recv().is_err(), "request-driven ready/busy flips are not pushed one by one");
+        let busy = Heartbeat { status: NodeState::Busy, load: NodeLoad::default(), model: None, error: None };
+        let l = r.acquire("e", &[]).unwrap();
+        assert!(matches!(r.heartbeat("a", busy), HeartbeatOutcome::Ok));
+        drop(l);
+        assert!(rx.try_recv().is_err(), "a heartbeat's ready/busy flip waits for the sweep as well");
+        let lease = r.acquire("e", &[]).unwrap();
+        r.sweep(Duration::from_secs(60));
+        let m = rx.try_recv().expect("the sweep announces a state that holds");
+        assert!(m.contains("node_status_changed") && m.contains("\"new_status\":\"busy\""), "{m}");
+        drop(lease);
+        r.sweep(Duration::from_secs(60));
+        assert!(rx.try_recv().unwrap().contains("\"new_status\":\"ready\""));
+        // Other changes are still immediate.
+        r.quarantine("a", "hung".into(), Duration::from_secs(60), false);
+        assert!(rx.try_recv().unwrap().contains("\"new_status\":\"error\""));
     }
 
     #[test]

@@ -267,7 +267,7 @@ pub struct History {
     lat_n: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Sample {
     /// Unix time, seconds.
     pub t: i64,

@@ -7,12 +7,14 @@ use serde_json::json;
 use vctts_core::ApiError;
 use vctts_http::{ApiJson, ClientIp, HttpError};
 
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use super::openapi::doc::*;
 use super::{check_id, require_admin, G};
 use crate::db::{now, Announcement};
 use crate::events::kind;
 use crate::limits::LimitsUpdate;
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAnnouncement {
     pub title: String,
@@ -22,11 +24,23 @@ pub struct NewAnnouncement {
     pub level: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/api/announcements", tag = "status",
+    summary = "Announcements",
+    responses((status = 200, description = "Newest first", body = AnnouncementListDoc))
+)]
 pub async fn announcements(State(gw): G) -> Result<impl IntoResponse, HttpError> {
     let list = gw.db.announcements().await?;
     Ok(Json(json!({"total": list.len(), "announcements": list})))
 }
 
+#[utoipa::path(
+    post, path = "/api/announcements", tag = "admin",
+    summary = "Publish an announcement (pushed to every page as `announcement`)",
+    request_body(content = NewAnnouncement, example = json!({"title": "Maintenance tonight", "content": "Nodes restart one by one from 23:00.", "level": "maintenance"})),
+    security(("admin_token" = [])),
+    responses((status = 201, description = "Published", body = Announcement), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "Not allowed from this address", body = ErrorBody), (status = 422, description = "Invalid title, content or level", body = ErrorBody))
+)]
 pub async fn create_announcement(
     State(gw): G,
     headers: HeaderMap,
@@ -58,6 +72,13 @@ pub async fn create_announcement(
     Ok((StatusCode::CREATED, Json(ann)))
 }
 
+#[utoipa::path(
+    delete, path = "/api/announcements/{id}", tag = "admin",
+    summary = "Delete an announcement",
+    params(("id" = String, Path, description = "Announcement id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Deleted", body = DeletedDoc), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "Not allowed from this address", body = ErrorBody), (status = 404, description = "No such announcement", body = ErrorBody))
+)]
 pub async fn delete_announcement(
     State(gw): G,
     headers: HeaderMap,
@@ -73,6 +94,11 @@ pub async fn delete_announcement(
     Ok(Json(json!({"deleted": id})))
 }
 
+#[utoipa::path(
+    get, path = "/api/limits", tag = "status",
+    summary = "Current rate limits (0 = unlimited)",
+    responses((status = 200, description = "Limits and current concurrency", body = LimitsDoc))
+)]
 pub async fn limits(State(gw): G) -> impl IntoResponse {
     let cfg = gw.limiter.config();
     Json(json!({
@@ -85,6 +111,14 @@ pub async fn limits(State(gw): G) -> impl IntoResponse {
     }))
 }
 
+#[utoipa::path(
+    method(patch, put), path = "/api/limits", tag = "admin",
+    summary = "Change rate limits at run time",
+    description = "Only the fields given change; an endpoint limit of 0 removes it. Pushed to every page as `limits_changed`.",
+    request_body(content = LimitsUpdate, example = json!({"global_rpm": 2000, "endpoints": {"/api/extract_voice": 20}})),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The limits now in force", body = LimitsConfig), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "Not allowed from this address", body = ErrorBody), (status = 422, description = "Invalid value", body = ErrorBody))
+)]
 pub async fn update_limits(
     State(gw): G,
     headers: HeaderMap,

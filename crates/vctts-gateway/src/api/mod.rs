@@ -3,6 +3,7 @@
 mod admin;
 mod nodes;
 pub mod openai;
+mod openapi;
 mod synthesize;
 mod voices;
 mod ws;
@@ -26,6 +27,8 @@ use vctts_core::{ApiError, NodeState};
 use vctts_http::{bearer_token, constant_time_eq, ClientIp, HttpError, RequestContext};
 
 use crate::Gateway;
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use openapi::doc::*;
 
 pub(crate) type G = State<Arc<Gateway>>;
 
@@ -75,6 +78,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/limits", get(admin::limits).put(admin::update_limits).patch(admin::update_limits))
         .route("/ws", get(ws::upgrade))
         .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/api/openapi.json", get(openapi::spec))
+        .merge(crate::pages::router())
         .fallback(|| async { HttpError(ApiError::not_found("not_found", "no such endpoint (see /api/openapi.json)")) })
         .layer(axum::middleware::from_fn_with_state(ctx, vctts_http::request_context))
         .with_state(gw)
@@ -185,6 +190,11 @@ pub(crate) fn validate_speed(speed: Option<f32>) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/health", tag = "status",
+    summary = "Liveness",
+    responses((status = 200, description = "The gateway is up", body = HealthDoc))
+)]
 async fn health(State(gw): G) -> impl IntoResponse {
     let ready = gw.registry.views().iter().filter(|n| n.status.serves()).count();
     Json(json!({"status": "ok", "version": vctts_core::VERSION, "nodes_ready": ready}))
@@ -234,6 +244,11 @@ pub(crate) fn engine_list(gw: &Gateway) -> Vec<Value> {
         .collect()
 }
 
+#[utoipa::path(
+    get, path = "/api/engines", tag = "status",
+    summary = "Engines and how many nodes are ready",
+    responses((status = 200, description = "Every engine compiled in or run by a node", body = EnginesDoc))
+)]
 async fn engines(State(gw): G) -> impl IntoResponse {
     Json(json!({"default_engine": gw.cfg.default_engine, "engines": engine_list(&gw)}))
 }
@@ -264,7 +279,10 @@ pub(crate) async fn system_status(gw: &Gateway) -> Value {
     let ok = gw.stats.succeeded.load(Ordering::Relaxed);
     let failed = gw.stats.failed.load(Ordering::Relaxed);
     let (voices, announcements) = gw.db.counts().await.unwrap_or((0, 0));
-    let last = gw.stats.history.lock().recent(1).pop();
+    // The last few one-second samples: a client that gets this every 2 s
+    // (the status page's chart) misses none of them.
+    let recent = gw.stats.history.lock().recent(4);
+    let last = recent.last().cloned();
     json!({
         "version": vctts_core::VERSION,
         "uptime_s": gw.started.elapsed().as_secs_f64(),
@@ -287,9 +305,16 @@ pub(crate) async fn system_status(gw: &Gateway) -> Value {
         "websocket_clients": gw.events.clients(),
         "default_engine": gw.cfg.default_engine,
         "last_second": last,
+        "recent": recent,
     })
 }
 
+#[utoipa::path(
+    get, path = "/api/status", tag = "status",
+    summary = "System status",
+    description = "Nodes by state, request counters and success rate, current concurrency, engines, and `history`: one sample per second (requests, errors, mean latency) for the last 5 minutes. The `system_status` WebSocket event carries the same document without `history`.",
+    responses((status = 200, description = "The status document", body = StatusDoc))
+)]
 async fn status(State(gw): G) -> impl IntoResponse {
     let mut s = system_status(&gw).await;
     s["history"] = serde_json::to_value(gw.stats.history.lock().recent(300)).unwrap_or_default();

@@ -8,20 +8,40 @@ use vctts_core::{
 };
 use vctts_http::{ApiJson, ClientIp, HttpError, RequestId};
 
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use super::openapi::doc::*;
 use super::{check_id, require_admin, require_cluster, G};
 use crate::registry::HeartbeatOutcome;
 
+#[utoipa::path(
+    get, path = "/api/nodes", tag = "nodes",
+    summary = "All nodes",
+    responses((status = 200, description = "Nodes with state, load, model and last heartbeat", body = NodeListDoc))
+)]
 pub async fn list(State(gw): G) -> impl IntoResponse {
     let nodes = gw.registry.views();
     Json(json!({"total": nodes.len(), "nodes": nodes}))
 }
 
+#[utoipa::path(
+    get, path = "/api/nodes/{id}", tag = "nodes",
+    summary = "One node",
+    params(("id" = String, Path, description = "Node id")),
+    responses((status = 200, description = "The node", body = NodeView), (status = 404, description = "No such node", body = ErrorBody))
+)]
 pub async fn get_node(State(gw): G, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
     check_id(&id, "node")?;
     let v = gw.registry.view(&id).ok_or_else(|| ApiError::not_found("node_not_found", format!("no node `{id}`")))?;
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post, path = "/api/nodes/register", tag = "cluster",
+    summary = "A worker joins the cluster (worker to gateway)",
+    request_body = RegisterRequest,
+    security(("cluster_token" = [])),
+    responses((status = 200, description = "Registered", body = RegisterResponse), (status = 401, description = "Missing or wrong cluster token", body = ErrorBody), (status = 422, description = "Invalid registration", body = ErrorBody))
+)]
 pub async fn register(
     State(gw): G,
     headers: HeaderMap,
@@ -56,6 +76,14 @@ pub async fn register(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/api/nodes/{id}/heartbeat", tag = "cluster",
+    summary = "A worker's heartbeat: state, load, model (worker to gateway)",
+    params(("id" = String, Path, description = "Node id")),
+    request_body = Heartbeat,
+    security(("cluster_token" = [])),
+    responses((status = 200, description = "Accepted", body = HeartbeatAckDoc), (status = 404, description = "Unknown node: register again", body = ErrorBody), (status = 410, description = "The node was removed by an administrator", body = ErrorBody))
+)]
 pub async fn heartbeat(
     State(gw): G,
     headers: HeaderMap,
@@ -75,6 +103,14 @@ pub async fn heartbeat(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/nodes/{id}/command", tag = "admin",
+    summary = "Control a node: activate, standby, remove, load_model, unload_model",
+    params(("id" = String, Path, description = "Node id")),
+    request_body(content = CommandRequest, example = json!({"command": "standby"})),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The node's state after the command", body = CommandResponse), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "No admin token configured and the client is not on loopback", body = ErrorBody), (status = 404, description = "No such node", body = ErrorBody), (status = 502, description = "The worker failed or could not be reached", body = ErrorBody))
+)]
 pub async fn command(
     State(gw): G,
     headers: HeaderMap,
@@ -108,6 +144,13 @@ pub async fn command(
     Ok(Json(resp))
 }
 
+#[utoipa::path(
+    delete, path = "/api/nodes/{id}", tag = "admin",
+    summary = "Remove a node (same as the `remove` command)",
+    params(("id" = String, Path, description = "Node id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Removed", body = CommandResponse), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "Not allowed from this address", body = ErrorBody), (status = 404, description = "No such node", body = ErrorBody))
+)]
 pub async fn remove(
     State(gw): G,
     headers: HeaderMap,

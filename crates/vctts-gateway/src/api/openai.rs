@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 use vctts_core::{ApiError, SynthesizeRequest};
 use vctts_http::{bearer_token, constant_time_eq, ApiJson, ErrorType, HttpError, RequestId};
 
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use super::openapi::doc::*;
 use super::G;
 use crate::Gateway;
 
@@ -139,10 +141,12 @@ fn to_openai(e: ApiError) -> Response {
     r
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 pub struct SpeechRequest {
     pub model: String,
     pub input: String,
+    /// A voice name (OpenAI's `alloy` ... map to the engine's default voice) or `{"id": "..."}`.
+    #[schema(value_type = String)]
     pub voice: Value,
     #[serde(default)]
     pub response_format: Option<String>,
@@ -173,6 +177,15 @@ fn engine_for(gw: &Gateway, model: &str) -> Result<String, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post, path = "/v1/audio/speech", tag = "openai",
+    summary = "OpenAI-compatible speech",
+    description = "OpenAI's request shape: `model` tts-1 / tts-1-hd / gpt-4o-mini-tts (the default engine) or an engine name; `voice` a vctts voice id or an OpenAI voice name; `response_format` mp3 (default), opus, aac, flac, wav or pcm (24 kHz). The body always streams.",
+    request_body(content = SpeechRequest, example = json!({"model": "tts-1", "input": "Hello from vctts.", "voice": "alloy", "response_format": "mp3"})),
+    security((), ("api_key" = [])),
+    responses((status = 200, description = "The audio", content(("audio/wav"), ("audio/mpeg"), ("audio/ogg"), ("audio/flac"), ("audio/aac"), ("audio/pcm")),
+        headers(("x-node-id" = String, description = "The node that made the audio"), ("x-sample-rate" = u32, description = "Sample rate of the audio"), ("x-audio-duration" = f64, description = "Seconds of audio (whole responses only)"))), (status = 401, description = "API key missing or wrong (when keys are configured)", body = ErrorBody), (status = 404, description = "Unknown model or voice", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody), (status = 503, description = "No ready node", body = ErrorBody))
+)]
 pub async fn speech(
     State(gw): G,
     Extension(rid): Extension<RequestId>,
@@ -223,6 +236,12 @@ pub async fn speech(
     Ok(resp)
 }
 
+#[utoipa::path(
+    get, path = "/v1/models", tag = "openai",
+    summary = "Models in OpenAI's list shape",
+    security((), ("api_key" = [])),
+    responses((status = 200, description = "`{\"object\": \"list\", \"data\": [...]}`", body = Object))
+)]
 pub async fn models(State(gw): G) -> impl IntoResponse {
     let created = chrono::Utc::now().timestamp() - gw.started.elapsed().as_secs() as i64;
     let mut data: Vec<Value> = OPENAI_MODELS
@@ -236,6 +255,12 @@ pub async fn models(State(gw): G) -> impl IntoResponse {
     Json(json!({"object": "list", "data": data}))
 }
 
+#[utoipa::path(
+    get, path = "/v1/audio/voices", tag = "openai",
+    summary = "Voices: OpenAI names, the library and presets",
+    security((), ("api_key" = [])),
+    responses((status = 200, description = "`{\"voices\": [...]}`", body = Object))
+)]
 pub async fn voices(State(gw): G) -> Result<impl IntoResponse, HttpError> {
     let (rows, _) = gw.db.voices(1000, 0).await?;
     let mut voices: Vec<Value> = OPENAI_VOICES

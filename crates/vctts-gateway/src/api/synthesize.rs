@@ -10,6 +10,8 @@ use vctts_core::audio::AudioFormat;
 use vctts_core::{ApiError, SynthesizeRequest, WorkerSynthesizeRequest};
 use vctts_http::{ApiJson, HttpError, RequestId};
 
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use super::openapi::doc::*;
 use super::{check_id, validate_speed, validate_text, G};
 use crate::jobs::{self, BatchRequest};
 use crate::upstream::StreamItem;
@@ -39,6 +41,17 @@ fn header(v: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&v.to_string()).unwrap_or(HeaderValue::from_static("-"))
 }
 
+#[utoipa::path(
+    post, path = "/api/synthesize", tag = "synthesis",
+    summary = "Text to speech",
+    description = "Routed to the least-loaded ready node of the engine (default: the gateway's default engine). `format`: wav (default), pcm (16-bit little-endian, no header), flac, mp3, opus (Ogg), aac. With `stream: true` the audio is sent as it is made. `voice_id`: a cloned voice from the library, a preset voice of the engine, or `default`.",
+    request_body(content = SynthesizeRequest, example = json!({"text": "你好，欢迎使用语音合成服务。", "voice_id": "default", "language": "zh", "format": "wav"})),
+    responses(
+        (status = 200, description = "The audio, in the requested format", content(("audio/wav"), ("audio/mpeg"), ("audio/ogg"), ("audio/flac"), ("audio/aac"), ("audio/pcm")),
+        headers(("x-node-id" = String, description = "The node that made the audio"), ("x-sample-rate" = u32, description = "Sample rate of the audio"), ("x-audio-duration" = f64, description = "Seconds of audio (whole responses only)"))),
+        (status = 404, description = "Unknown voice or engine", body = ErrorBody), (status = 422, description = "Empty or too long text, unsupported language or format", body = ErrorBody),
+        (status = 429, description = "A rate limit or every slot is taken (see Retry-After)", body = ErrorBody), (status = 503, description = "No ready node for the engine", body = ErrorBody), (status = 504, description = "The node did not answer in time", body = ErrorBody))
+)]
 pub async fn synthesize(
     State(gw): G,
     Extension(rid): Extension<RequestId>,
@@ -155,16 +168,34 @@ pub(crate) async fn synthesize_inner(
     Ok(resp)
 }
 
+#[utoipa::path(
+    post, path = "/api/batch_synthesize", tag = "synthesis",
+    summary = "Many texts at once, in the background",
+    request_body(content = BatchRequest, example = json!({"items": [{"text": "第一句。", "language": "zh"}, {"text": "The second one.", "language": "en"}]})),
+    responses((status = 202, description = "Accepted; follow `status_url` or the `job_progress` event", body = BatchAcceptedDoc), (status = 413, description = "Too many items", body = ErrorBody), (status = 422, description = "An invalid item", body = ErrorBody))
+)]
 pub async fn batch(State(gw): G, ApiJson(req): ApiJson<BatchRequest>) -> Result<impl IntoResponse, HttpError> {
     let v = jobs::create(&gw, req).await?;
     Ok((StatusCode::ACCEPTED, Json(v)))
 }
 
+#[utoipa::path(
+    get, path = "/api/jobs/{id}", tag = "synthesis",
+    summary = "Progress of a batch job",
+    params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The job and its items", body = JobDoc), (status = 404, description = "No such job", body = ErrorBody))
+)]
 pub async fn job_status(State(gw): G, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
     check_id(&id, "job")?;
     Ok(Json(jobs::status(&gw, &id).await?))
 }
 
+#[utoipa::path(
+    get, path = "/api/jobs/{id}/result", tag = "synthesis",
+    summary = "A finished batch as a zip (WAVs and manifest.json)",
+    params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "The zip", content_type = "application/zip"), (status = 404, description = "No such job", body = ErrorBody), (status = 409, description = "The job has not finished", body = ErrorBody))
+)]
 pub async fn job_result(State(gw): G, Path(id): Path<String>) -> Result<Response, HttpError> {
     check_id(&id, "job")?;
     let zip = jobs::result_zip(&gw, &id).await?;

@@ -8,12 +8,21 @@ use vctts_core::audio::{decode_audio, encode_wav, DecodeLimits};
 use vctts_core::ApiError;
 use vctts_http::{ClientIp, HttpError, RequestId};
 
+#[allow(unused_imports)] // types named by the #[utoipa::path] annotations
+use super::openapi::doc::*;
 use super::{check_id, require_admin, require_cluster, G};
 use crate::db::{now, VoiceRow};
 use crate::events::kind;
 
 /// `POST /api/extract_voice`: multipart `audio` (WAV, FLAC, MP3, OGG), `voice_name`,
 /// optional `engine` and `voice_id`.
+#[utoipa::path(
+    post, path = "/api/extract_voice", tag = "voices",
+    summary = "Clone a voice from a reference clip",
+    description = "A multipart form with the clip (WAV, FLAC, MP3 or OGG; 1 to 60 s of one speaker). The voice joins the cluster's library and works on every node; its embedding for another engine is made on first use.",
+    request_body(content = inline(ExtractVoiceForm), content_type = "multipart/form-data"),
+    responses((status = 200, description = "The new voice", body = ExtractedVoiceDoc), (status = 409, description = "`voice_id` exists", body = ErrorBody), (status = 413, description = "Upload too large", body = ErrorBody), (status = 415, description = "Not a supported audio format", body = ErrorBody), (status = 422, description = "Too short, too long, silent or unusable clip", body = ErrorBody), (status = 503, description = "No ready node for the engine", body = ErrorBody))
+)]
 pub async fn extract_voice(
     State(gw): G,
     Extension(rid): Extension<RequestId>,
@@ -142,6 +151,12 @@ fn preset_list(gw: &crate::Gateway) -> Vec<Value> {
     out
 }
 
+#[utoipa::path(
+    get, path = "/api/voices", tag = "voices",
+    summary = "The voice library and the nodes' preset voices",
+    params(("limit" = Option<u32>, Query, description = "At most this many library voices (1-1000, default 100)"), ("offset" = Option<u32>, Query, description = "Skip this many")),
+    responses((status = 200, description = "Voices", body = VoiceListDoc))
+)]
 pub async fn list(State(gw): G, Query(p): Query<Page>) -> Result<impl IntoResponse, HttpError> {
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let (rows, total) = gw.db.voices(limit, p.offset.unwrap_or(0)).await?;
@@ -157,6 +172,12 @@ pub async fn list(State(gw): G, Query(p): Query<Page>) -> Result<impl IntoRespon
     Ok(Json(json!({"total": total, "voices": voices, "presets": preset_list(&gw)})))
 }
 
+#[utoipa::path(
+    get, path = "/api/voices/{id}", tag = "voices",
+    summary = "One voice",
+    params(("id" = String, Path, description = "Voice id")),
+    responses((status = 200, description = "The voice with its per-engine profiles", body = Object), (status = 404, description = "No such voice", body = ErrorBody))
+)]
 pub async fn get_voice(State(gw): G, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
     check_id(&id, "voice")?;
     if let Some(v) = gw.db.voice(id.clone()).await? {
@@ -178,6 +199,13 @@ pub async fn get_voice(State(gw): G, Path(id): Path<String>) -> Result<impl Into
     Err(ApiError::not_found("voice_not_found", format!("no voice `{id}`")).into())
 }
 
+#[utoipa::path(
+    delete, path = "/api/voices/{id}", tag = "admin",
+    summary = "Delete a voice from the library",
+    params(("id" = String, Path, description = "Voice id")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Deleted", body = DeletedDoc), (status = 401, description = "Admin token missing or wrong", body = ErrorBody), (status = 403, description = "Not allowed from this address", body = ErrorBody), (status = 404, description = "No such voice", body = ErrorBody))
+)]
 pub async fn delete_voice(
     State(gw): G,
     headers: HeaderMap,
@@ -194,6 +222,12 @@ pub async fn delete_voice(
     Ok(Json(json!({"deleted": id})))
 }
 
+#[utoipa::path(
+    get, path = "/api/voices/{id}/audio", tag = "voices",
+    summary = "The voice's reference clip",
+    params(("id" = String, Path, description = "Voice id")),
+    responses((status = 200, description = "WAV", content_type = "audio/wav"), (status = 404, description = "No such voice", body = ErrorBody))
+)]
 pub async fn voice_audio(State(gw): G, Path(id): Path<String>) -> Result<Response, HttpError> {
     check_id(&id, "voice")?;
     let wav = gw
@@ -212,6 +246,13 @@ pub struct ProfileQuery {
 }
 
 /// Workers fetch the profile of a library voice for their engine.
+#[utoipa::path(
+    get, path = "/api/voices/{id}/profile", tag = "cluster",
+    summary = "A voice's profile for one engine (workers fetch it)",
+    params(("id" = String, Path, description = "Voice id"), ("engine" = String, Query, description = "Engine name")),
+    security(("cluster_token" = [])),
+    responses((status = 200, description = "The profile", body = Object), (status = 404, description = "No profile for this engine", body = ErrorBody))
+)]
 pub async fn voice_profile(
     State(gw): G,
     headers: HeaderMap,

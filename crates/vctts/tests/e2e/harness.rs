@@ -91,11 +91,16 @@ pub const FAST: &[&str] = &[
 
 impl Cluster {
     pub async fn start(extra_gateway_args: &[&str]) -> Cluster {
+        Self::start_on("127.0.0.1", extra_gateway_args).await
+    }
+
+    /// A gateway listening on `host` (the harness itself always talks to it over loopback).
+    pub async fn start_on(host: &str, extra_gateway_args: &[&str]) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let port = free_port();
         let dir = tmp.path().join("data");
         let mut args: Vec<String> =
-            ["gateway", "--host", "127.0.0.1", "--port", &port.to_string(), "--data-dir", dir.to_str().unwrap()]
+            ["gateway", "--host", host, "--port", &port.to_string(), "--data-dir", dir.to_str().unwrap()]
                 .iter()
                 .map(|s| s.to_string())
                 .collect();

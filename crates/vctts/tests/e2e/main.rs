@@ -3,6 +3,7 @@
 #![cfg(feature = "test-engine")]
 
 mod bad_input;
+mod browser;
 mod cli;
 mod cluster;
 mod engines;
