@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use vctts_core::error::ErrorBody;
 use vctts_core::frames::{self, Frame, FrameDecoder, StreamStart};
 use vctts_core::{ApiError, CommandRequest, CommandResponse, SynthStats, VoiceProfile, WorkerSynthesizeRequest};
 
@@ -152,9 +153,24 @@ fn classify(e: &reqwest::Error) -> UpstreamError {
 async fn error_from(resp: reqwest::Response) -> UpstreamError {
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
-    let api = ApiError::from_body(status, &body);
+    if status == 429 {
+        return UpstreamError::Busy;
+    }
+    // A vctts worker always explains an error with a JSON error body. Anything
+    // else (an HTML page, an empty body) comes from something that is not a
+    // working vctts worker: a proxy's error page, another service on that port.
+    // The request is not at fault; the node is, so route around it.
+    let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) else {
+        let text = String::from_utf8_lossy(&body[..body.len().min(120)]).replace(['\r', '\n'], " ");
+        return UpstreamError::node(
+            Fault::Garbage,
+            format!(
+                "answered {status} without a vctts error body (not a vctts worker, or a proxy error page?): {text}"
+            ),
+        );
+    };
+    let api = ApiError::new(status, b.error_type, b.error);
     match status {
-        429 => UpstreamError::Busy,
         400..=499 => UpstreamError::Client(api),
         _ => UpstreamError::node(Fault::ServerError, format!("{} ({})", api.message, api.error_type)),
     }
