@@ -5,4 +5,6 @@
 mod bad_input;
 mod cli;
 mod cluster;
+mod fakes;
+mod faults;
 mod harness;
