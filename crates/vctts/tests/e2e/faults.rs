@@ -232,9 +232,7 @@ async fn gateway_killed_and_restarted_under_load_errors_only_while_down() {
     let killed = Instant::now();
     c.gw.proc.kill();
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let argv: Vec<String> = c.gw.args.clone();
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    c.gw.proc = Proc::spawn(&argv, &c.tmp.path().join("gateway2.log"), &[]);
+    c.spawn_gateway_again();
     c.wait_healthy().await;
     let up = Instant::now();
     // Both workers are back within one heartbeat interval.

@@ -5,6 +5,7 @@
 mod bad_input;
 mod cli;
 mod cluster;
+mod disk;
 mod fakes;
 mod faults;
 mod harness;
