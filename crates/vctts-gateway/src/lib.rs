@@ -159,8 +159,9 @@ pub async fn start(
         "gateway listening on http://{addr} (status page /status, admin /admin, playground /playground)"
     );
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown);
+        let serve =
+            axum::serve(vctts_http::no_delay(listener), app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown);
         if let Err(e) = serve.await {
             tracing::error!("gateway server error: {e}");
         }

@@ -118,11 +118,12 @@ pub async fn start(
     );
     let w2 = worker.clone();
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                w2.shutting_down();
-            });
+        let serve =
+            axum::serve(vctts_http::no_delay(listener), app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    w2.shutting_down();
+                });
         if let Err(e) = serve.await {
             tracing::error!("worker server error: {e}");
         }
