@@ -288,8 +288,10 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
         pos += chunk;
     }
     // Remainder, then flush the filter delay with zeros.
-    let rest = &samples[pos..];
-    let o = r.process_partial(Some(&[rest]), None).map_err(|e| AudioError::Resample(e.to_string()))?;
+    let rest = [&samples[pos..]];
+    // rubato reads an empty slice as an inactive channel (an error): pass None.
+    let rest = if rest[0].is_empty() { None } else { Some(&rest[..]) };
+    let o = r.process_partial(rest, None).map_err(|e| AudioError::Resample(e.to_string()))?;
     out.extend_from_slice(&o[0]);
     while out.len() < expected + delay {
         let o = r.process_partial::<&[f32]>(None, None).map_err(|e| AudioError::Resample(e.to_string()))?;
@@ -412,6 +414,32 @@ mod tests {
         // Count zero crossings: ~600 for a 300 Hz tone over 1 s.
         let zc = r.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
         assert!((590..=610).contains(&zc), "{zc}");
+        // A whole number of resampler chunks leaves no remainder.
+        let r = resample(&sine(300.0, 22050, 2048.0 / 22050.0), 22050, 16000).unwrap();
+        assert_eq!(r.len(), 2048 * 16000 / 22050);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Random bytes, and real WAVs with random bytes overwritten or cut
+        /// short: always a result or an error, never a panic.
+        #[test]
+        fn decoding_untrusted_bytes_never_panics(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            pos in 0usize..400,
+            cut in 0usize..3000,
+        ) {
+            let lim = DecodeLimits { min_seconds: 0.0, ..Default::default() };
+            let _ = decode_audio(&junk, &lim);
+            let mut wav = encode_wav(&sine(300.0, 8000, 0.3), 8000);
+            for (i, b) in junk.iter().take(16).enumerate() {
+                let p = (pos + i) % wav.len();
+                wav[p] = *b;
+            }
+            let _ = decode_audio(&wav, &lim);
+            wav.truncate(cut.min(wav.len()));
+            let _ = decode_audio(&wav, &lim);
+        }
     }
 
     #[test]

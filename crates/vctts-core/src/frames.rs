@@ -202,6 +202,17 @@ mod tests {
         assert!(d.next_frame().is_err(), "odd PCM");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 0..20)) {
+            let mut d = FrameDecoder::new();
+            for c in chunks {
+                d.push(&c);
+                while let Ok(Some(_)) = d.next_frame() {}
+            }
+        }
+    }
+
     #[test]
     fn error_frame_may_come_first() {
         let mut d = FrameDecoder::new();

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use vctts_http::TrustedProxies;
 
+pub use api::openai::{ApiKey, ApiKeys, OPENAI_VOICES};
 pub use limits::LimitsConfig;
 
 /// Everything the gateway needs, from flags / env / config file.
@@ -48,6 +49,10 @@ pub struct GatewayConfig {
     pub max_batch_items: usize,
     /// Engines compiled into this build (listed by `/api/engines` even without nodes).
     pub engines: Vec<String>,
+    /// OpenAI voice names (`alloy`, ...) -> voice ids of this cluster.
+    pub openai_voices: std::collections::BTreeMap<String, String>,
+    /// API keys for the `/v1` routes (`None`: open).
+    pub api_keys: Option<Arc<api::openai::ApiKeys>>,
 }
 
 impl Default for GatewayConfig {
@@ -72,6 +77,8 @@ impl Default for GatewayConfig {
             max_text_chars: vctts_core::MAX_TEXT_CHARS,
             max_batch_items: 1000,
             engines: Vec::new(),
+            openai_voices: Default::default(),
+            api_keys: None,
         }
     }
 }
@@ -188,7 +195,7 @@ fn spawn_background(gw: Arc<Gateway>) {
         loop {
             tick.tick().await;
             g.stats.history.lock().sample(&g.stats);
-            metrics::gauge!("vctts_gateway_inflight_requests").set(g.limiter.inflight() as f64);
+            api::update_gauges(&g);
             n += 1;
             if n.is_multiple_of(2) && g.events.clients() > 0 {
                 let status = api::system_status(&g).await;

@@ -184,6 +184,7 @@ impl Gateway {
         rid: &str,
         attempts: usize,
     ) -> Result<Opened, ApiError> {
+        let started = std::time::Instant::now();
         let mut exclude: Vec<String> = Vec::new();
         let mut last: Option<ApiError> = None;
         for _ in 0..attempts.max(1) {
@@ -194,6 +195,8 @@ impl Gateway {
             let result = async {
                 let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
                 let first = stream.next().await?;
+                metrics::histogram!("vctts_gateway_first_audio_seconds", "engine" => engine.to_string())
+                    .record(started.elapsed().as_secs_f64());
                 Ok::<_, UpstreamError>((stream, first))
             }
             .await;
@@ -251,6 +254,8 @@ impl Gateway {
             .await;
             match result {
                 Ok((samples, start, stats)) => {
+                    metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string())
+                        .record(stats.rtf());
                     let node_id = lease.node_id.clone();
                     lease.finish(true);
                     return Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats });

@@ -5,6 +5,8 @@
 //! Request ids travel as a `request` span around each HTTP request, so every
 //! line logged while serving it carries `request_id`.
 
+mod json;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -15,6 +17,7 @@ use file_rotate::suffix::{AppendTimestamp, FileLimit};
 use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -113,10 +116,8 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
     let console: Box<dyn Layer<_> + Send + Sync> = if cfg.json {
         Box::new(
             tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .flatten_event(true)
+                .fmt_fields(JsonFields::new())
+                .event_format(json::FlatJson)
                 .with_writer(std::io::stderr)
                 .with_filter(filter(&cfg.level)?),
         )
@@ -134,10 +135,9 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
             let writer = rotating_writer(dir, &cfg.file_stem, cfg.rotation, cfg.keep)?;
             let (nb, guard) = tracing_appender::non_blocking(writer);
             let layer = tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .flatten_event(true)
+                .fmt_fields(JsonFields::new())
+                .event_format(json::FlatJson)
+                .with_ansi(false)
                 .with_writer(nb)
                 .with_filter(filter(&cfg.level)?);
             (Some(layer), Some(guard))

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use vctts_core::audio::{decode_audio, pcm_s16le, wav_header, AudioFormat, DecodeLimits};
+use vctts_core::audio::{decode_audio, pcm_s16le, AudioFormat, DecodeLimits};
 use vctts_core::frames::{self, Frame, StreamError, StreamStart};
 use vctts_core::{
     ApiError, CommandRequest, CommandResponse, NodeCommand, SynthesizeRequest, VoiceRef, WorkerSynthesizeRequest,
@@ -206,10 +206,10 @@ async fn direct_synthesize(State(w): W, ApiJson(req): ApiJson<SynthesizeRequest>
         return Err(HttpError(EngineError::EmptyText.into()));
     }
     let format = req.format.unwrap_or_default();
-    if !matches!(format, AudioFormat::Wav | AudioFormat::Pcm) {
+    if !vctts_codec::is_available(format) {
         return Err(HttpError(ApiError::unprocessable(
             "unsupported_format",
-            format!("a worker answers wav or pcm directly; ask the gateway for {}", format.as_str()),
+            format!("format `{}` is not available in this build", format.as_str()),
         )));
     }
     let voice = match req.voice_id.as_deref() {
@@ -227,18 +227,16 @@ async fn direct_synthesize(State(w): W, ApiJson(req): ApiJson<SynthesizeRequest>
         options: req.options,
     };
     let stream = start_job(&w, job)?;
-    let sr = stream.sample_rate;
-    let ct = format.content_type();
+    let in_rate = stream.sample_rate;
+    let sr = vctts_codec::resolve_rate(format, in_rate, req.sample_rate)?;
+    let ct = vctts_codec::content_type(format);
     let (samples, _stats) = stream.collect().await?;
-    let pcm = pcm_s16le(&samples);
-    let body = match format {
-        AudioFormat::Wav => {
-            let mut v = Vec::with_capacity(44 + pcm.len());
-            v.extend_from_slice(&wav_header(sr, Some(pcm.len() as u32)));
-            v.extend_from_slice(&pcm);
-            v
-        }
-        _ => pcm,
+    let body = if format == AudioFormat::Wav || format == AudioFormat::Pcm && sr == in_rate {
+        vctts_codec::encode_all(format, &samples, in_rate, Some(sr))?
+    } else {
+        tokio::task::spawn_blocking(move || vctts_codec::encode_all(format, &samples, in_rate, Some(sr)))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??
     };
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();

@@ -15,7 +15,7 @@ use anyhow::Context;
 use vctts_engine::{EngineKind, ModelSpec};
 use vctts_http::TrustedProxies;
 
-pub use state::{ModelSlot, Worker};
+pub use state::{Loaded, ModelSlot, Worker};
 
 /// Everything a worker needs, from flags / env / config file.
 #[derive(Debug, Clone)]

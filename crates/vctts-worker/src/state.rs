@@ -17,8 +17,17 @@ use crate::WorkerConfig;
 pub enum ModelSlot {
     Standby,
     Loading,
-    Ready(EngineHandle),
+    Ready(Loaded),
     Error(String),
+}
+
+/// A loaded model with the preset voices made from `--voices-dir`.
+#[derive(Clone)]
+pub struct Loaded {
+    pub handle: EngineHandle,
+    /// The engine's own info plus the `--voices-dir` presets.
+    pub info: ModelInfo,
+    pub presets: Arc<HashMap<String, Arc<VoiceProfile>>>,
 }
 
 pub struct Worker {
@@ -95,7 +104,7 @@ impl Worker {
 
     pub fn handle(&self) -> Result<EngineHandle, EngineError> {
         match &*self.slot.read() {
-            ModelSlot::Ready(h) => Ok(h.clone()),
+            ModelSlot::Ready(l) => Ok(l.handle.clone()),
             _ => Err(EngineError::NotLoaded),
         }
     }
@@ -105,14 +114,14 @@ impl Worker {
             ModelSlot::Standby => NodeState::Standby,
             ModelSlot::Loading => NodeState::Loading,
             ModelSlot::Error(_) => NodeState::Error,
-            ModelSlot::Ready(h) if h.inflight() >= h.capacity() => NodeState::Busy,
+            ModelSlot::Ready(l) if l.handle.inflight() >= l.handle.capacity() => NodeState::Busy,
             ModelSlot::Ready(_) => NodeState::Ready,
         }
     }
 
     pub fn model_info(&self) -> Option<ModelInfo> {
         match &*self.slot.read() {
-            ModelSlot::Ready(h) => Some(h.info().clone()),
+            ModelSlot::Ready(l) => Some(l.info.clone()),
             _ => None,
         }
     }
@@ -130,7 +139,7 @@ impl Worker {
 
     pub fn inflight(&self) -> u32 {
         match &*self.slot.read() {
-            ModelSlot::Ready(h) => h.inflight() as u32,
+            ModelSlot::Ready(l) => l.handle.inflight() as u32,
             _ => 0,
         }
     }
@@ -191,13 +200,22 @@ impl Worker {
         match result {
             Ok(engine) => {
                 let handle = EngineHandle::new(engine, self.capacity() as usize);
+                let (info, presets) = match self.voices_dir_presets(&handle).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!("preset voices: {e}");
+                        self.set_slot(ModelSlot::Error(e.to_string()));
+                        return Err(e);
+                    }
+                };
                 tracing::info!(
                     engine = kind.name,
-                    model = %handle.info().model,
+                    model = %info.model,
+                    voices = info.voices.len(),
                     seconds = started.elapsed().as_secs_f64(),
                     "model loaded"
                 );
-                self.set_slot(ModelSlot::Ready(handle));
+                self.set_slot(ModelSlot::Ready(Loaded { handle, info, presets: Arc::new(presets) }));
                 Ok(())
             }
             Err(e) => {
@@ -206,6 +224,61 @@ impl Worker {
                 Err(e)
             }
         }
+    }
+
+    /// Make a preset voice of every reference clip in `--voices-dir` (WAV, FLAC,
+    /// MP3, OGG; the file stem is the voice id), with the loaded engine's
+    /// `extract_voice`. A clip the engine rejects is skipped with a warning.
+    async fn voices_dir_presets(
+        &self,
+        handle: &EngineHandle,
+    ) -> Result<(ModelInfo, HashMap<String, Arc<VoiceProfile>>), EngineError> {
+        let mut info = handle.info().clone();
+        let mut presets = HashMap::new();
+        let Some(dir) = &self.cfg.spec.voices_dir else { return Ok((info, presets)) };
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| EngineError::ModelFiles(format!("cannot read voices directory {}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "wav" | "flac" | "mp3" | "ogg"))
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            if !vctts_core::ids::is_valid_id(&id) || info.voices.iter().any(|v| v.id == id) {
+                tracing::warn!(file = %path.display(), "skipping preset voice: the file name is not a valid, unique voice id");
+                continue;
+            }
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), "skipping preset voice: {e}");
+                    continue;
+                }
+            };
+            let limits = vctts_core::audio::DecodeLimits::default();
+            let profile = match vctts_core::audio::decode_audio(&bytes, &limits) {
+                Ok(clip) => handle.extract_voice(clip).await,
+                Err(e) => Err(EngineError::Audio(e)),
+            };
+            match profile {
+                Ok(p) => {
+                    info.voices.push(vctts_core::PresetVoice {
+                        id: id.clone(),
+                        name: id.clone(),
+                        language: String::new(),
+                        description: Some(format!("from {}", path.display())),
+                        license: None,
+                    });
+                    presets.insert(id, Arc::new(p));
+                }
+                Err(e) => tracing::warn!(file = %path.display(), "skipping preset voice: {e}"),
+            }
+        }
+        Ok((info, presets))
     }
 
     /// Unload the model. Requests already running finish on their own copy.
@@ -228,7 +301,14 @@ impl Worker {
     pub async fn resolve_voice(&self, voice: &VoiceRef) -> Result<Voice, ApiError> {
         match voice {
             VoiceRef::Default => Ok(Voice::Default),
-            VoiceRef::Preset { id } => Ok(Voice::Preset(id.clone())),
+            VoiceRef::Preset { id } => {
+                if let ModelSlot::Ready(l) = &*self.slot.read() {
+                    if let Some(p) = l.presets.get(id) {
+                        return Ok(Voice::Profile { id: id.clone(), profile: p.clone() });
+                    }
+                }
+                Ok(Voice::Preset(id.clone()))
+            }
             VoiceRef::Library { id, hash } => {
                 if !vctts_core::ids::is_valid_id(id) {
                     return Err(ApiError::validation(format!("invalid voice id `{id}`")));

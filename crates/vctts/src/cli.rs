@@ -155,8 +155,25 @@ pub struct GatewayArgs {
     /// Longest reference clip accepted, seconds.
     #[arg(long, env = "VCTTS_MAX_VOICE_SECONDS", default_value_t = 60.0)]
     pub max_voice_seconds: f64,
+    /// Map an OpenAI voice name to a voice of this cluster, NAME=VOICE_ID (repeatable;
+    /// unmapped names use the engine's default voice).
+    #[arg(long = "openai-voice", env = "VCTTS_OPENAI_VOICE", value_delimiter = ',', value_parser = parse_voice_map)]
+    pub openai_voices: Vec<(String, String)>,
+    /// TOML file of API keys for the /v1 routes: [[keys]] key = "...", name = "...", rpm = 60.
+    #[arg(long, env = "VCTTS_API_KEYS")]
+    pub api_keys: Option<PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+fn parse_voice_map(s: &str) -> Result<(String, String), String> {
+    let (name, voice) =
+        s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=VOICE_ID (e.g. alloy=en_US-joe-medium)"))?;
+    let name = name.trim().to_ascii_lowercase();
+    if !vctts_gateway::OPENAI_VOICES.contains(&name.as_str()) {
+        return Err(format!("`{name}` is not an OpenAI voice name ({})", vctts_gateway::OPENAI_VOICES.join(", ")));
+    }
+    Ok((name, voice.trim().to_string()))
 }
 
 /// Flags that choose and configure a worker's model.

@@ -88,7 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gateway(args) => {
             let _log = vctts_telemetry::init_logging(&args.log.config("gateway"))?;
             log_config("gateway", &args);
-            vctts_gateway::run(gateway_config(&args), vctts_http::shutdown_signal()).await
+            vctts_gateway::run(gateway_config(&args)?, vctts_http::shutdown_signal()).await
         }
         Command::Worker(args) => {
             let _log = vctts_telemetry::init_logging(&args.log.config("worker"))?;
@@ -127,8 +127,12 @@ fn redact(s: &str) -> String {
     out
 }
 
-fn gateway_config(a: &GatewayArgs) -> GatewayConfig {
-    GatewayConfig {
+fn gateway_config(a: &GatewayArgs) -> anyhow::Result<GatewayConfig> {
+    let api_keys = match &a.api_keys {
+        Some(p) => Some(std::sync::Arc::new(vctts_gateway::ApiKeys::load(p)?)),
+        None => None,
+    };
+    Ok(GatewayConfig {
         host: a.host.clone(),
         port: a.port,
         data_dir: a.data_dir.clone(),
@@ -153,7 +157,9 @@ fn gateway_config(a: &GatewayArgs) -> GatewayConfig {
         max_text_chars: a.max_text_chars,
         max_batch_items: 1000,
         engines: engines::all().iter().map(|k| k.name.to_string()).collect(),
-    }
+        openai_voices: a.openai_voices.iter().cloned().collect(),
+        api_keys,
+    })
 }
 
 fn model_spec(m: &ModelArgs) -> ModelSpec {
@@ -191,7 +197,7 @@ fn worker_config(a: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
 /// code paths as a cluster.
 async fn standalone(a: cli::StandaloneArgs) -> anyhow::Result<()> {
     let kind = engines::find(&a.model.engine)?;
-    let mut gcfg = gateway_config(&a.gateway);
+    let mut gcfg = gateway_config(&a.gateway)?;
     if a.gateway.default_engine == engines::DEFAULT_ENGINE {
         gcfg.default_engine = kind.name.to_string();
     }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod nodes;
+pub mod openai;
 mod synthesize;
 mod voices;
 mod ws;
@@ -44,8 +45,17 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/batch_synthesize", post(synthesize::batch).layer(DefaultBodyLimit::max(16 * 1024 * 1024)))
         .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit));
 
+    // OpenAI-compatible routes: same limits, OpenAI's error shape, optional API keys.
+    let openai = Router::new()
+        .route("/v1/audio/speech", post(openai::speech))
+        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/audio/voices", get(openai::voices))
+        .layer(axum::middleware::from_fn_with_state(gw.clone(), openai::openai_layer));
+
     Router::new()
         .merge(business)
+        .merge(openai)
         .route("/health", get(health))
         .route("/api/status", get(status))
         .route("/api/engines", get(engines))
@@ -228,15 +238,27 @@ async fn engines(State(gw): G) -> impl IntoResponse {
     Json(json!({"default_engine": gw.cfg.default_engine, "engines": engine_list(&gw)}))
 }
 
+/// Refresh the gauges: nodes by state, in-flight requests per node.
+pub(crate) fn update_gauges(gw: &Gateway) {
+    let views = gw.registry.views();
+    for s in NodeState::ALL {
+        let n = views.iter().filter(|v| v.status == s).count();
+        metrics::gauge!("vctts_nodes", "state" => s.as_str()).set(n as f64);
+    }
+    for v in &views {
+        metrics::gauge!("vctts_node_inflight", "node_id" => v.node_id.clone(), "engine" => v.engine.clone())
+            .set(v.inflight as f64);
+    }
+    metrics::gauge!("vctts_gateway_inflight_requests").set(gw.limiter.inflight() as f64);
+    metrics::gauge!("vctts_websocket_clients").set(gw.events.clients() as f64);
+}
+
 /// The system status document (`/api/status` and the `system_status` event).
 pub(crate) async fn system_status(gw: &Gateway) -> Value {
     let views = gw.registry.views();
     let mut by_state: BTreeMap<&str, usize> = NodeState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for v in &views {
         *by_state.entry(v.status.as_str()).or_default() += 1;
-    }
-    for s in NodeState::ALL {
-        metrics::gauge!("vctts_nodes", "state" => s.as_str()).set(by_state[s.as_str()] as f64);
     }
     let total = gw.stats.requests.load(Ordering::Relaxed);
     let ok = gw.stats.succeeded.load(Ordering::Relaxed);

@@ -6,7 +6,7 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
-use vctts_core::audio::{pcm_s16le, resample, wav_header, AudioFormat};
+use vctts_core::audio::AudioFormat;
 use vctts_core::{ApiError, SynthesizeRequest, WorkerSynthesizeRequest};
 use vctts_http::{ApiJson, HttpError, RequestId};
 
@@ -15,14 +15,14 @@ use crate::jobs::{self, BatchRequest};
 use crate::upstream::StreamItem;
 use crate::Gateway;
 
-/// Formats this gateway can produce.
 fn check_format(f: AudioFormat) -> Result<(), ApiError> {
-    match f {
-        AudioFormat::Wav | AudioFormat::Pcm => Ok(()),
-        other => Err(ApiError::unprocessable(
+    if vctts_codec::is_available(f) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
             "unsupported_format",
-            format!("format `{}` is not available; use wav or pcm", other.as_str()),
-        )),
+            format!("format `{}` is not available in this build", f.as_str()),
+        ))
     }
 }
 
@@ -32,20 +32,6 @@ fn check_rate(sr: Option<u32>) -> Result<(), ApiError> {
             Err(ApiError::validation(format!("`sample_rate` must be between 8000 and 48000 Hz (got {r})")))
         }
         _ => Ok(()),
-    }
-}
-
-/// Encode a whole response.
-fn encode_whole(format: AudioFormat, samples: &[f32], sr: u32) -> Vec<u8> {
-    let pcm = pcm_s16le(samples);
-    match format {
-        AudioFormat::Wav => {
-            let mut v = Vec::with_capacity(44 + pcm.len());
-            v.extend_from_slice(&wav_header(sr, Some(pcm.len() as u32)));
-            v.extend_from_slice(&pcm);
-            v
-        }
-        _ => pcm,
     }
 }
 
@@ -70,7 +56,7 @@ pub async fn synthesize(
     result.map_err(HttpError)
 }
 
-async fn synthesize_inner(
+pub(crate) async fn synthesize_inner(
     gw: &Arc<Gateway>,
     rid: &str,
     req: SynthesizeRequest,
@@ -95,16 +81,16 @@ async fn synthesize_inner(
 
     if !req.stream {
         let c = gw.synthesize_all(&engine, &wreq, rid, 2).await?;
-        let (samples, sr) = match req.sample_rate {
-            Some(r) if r != c.sample_rate => (resample(&c.samples, c.sample_rate, r).map_err(|e| e.to_api())?, r),
-            _ => (c.samples, c.sample_rate),
-        };
-        let duration = samples.len() as f64 / sr as f64;
-        let body = encode_whole(format, &samples, sr);
+        let sr = vctts_codec::resolve_rate(format, c.sample_rate, req.sample_rate)?;
+        let duration = c.samples.len() as f64 / c.sample_rate as f64;
+        let (samples, in_rate) = (c.samples, c.sample_rate);
+        let body = tokio::task::spawn_blocking(move || vctts_codec::encode_all(format, &samples, in_rate, Some(sr)))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
         gw.record(true, t0.elapsed().as_secs_f64());
         let mut resp = (StatusCode::OK, body).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(vctts_codec::content_type(format)));
         h.insert("x-node-id", header(&c.node_id));
         h.insert("x-sample-rate", header(sr));
         h.insert("x-audio-duration", header(format!("{duration:.3}")));
@@ -117,27 +103,35 @@ async fn synthesize_inner(
     let opened = gw.open_stream(&engine, &wreq, rid, 2).await?;
     let node_id = opened.lease.node_id.clone();
     let in_rate = opened.stream.start.sample_rate;
-    let out_rate = req.sample_rate.unwrap_or(in_rate);
+    let mut enc = vctts_codec::encoder(format, in_rate, req.sample_rate)?;
+    let out_rate = enc.sample_rate();
     let gw2 = gw.clone();
     let span = tracing::Span::current();
     let body = async_stream::stream! {
         let crate::synth::Opened { lease, mut stream, mut buffered } = opened;
-        if format == AudioFormat::Wav {
-            yield Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(&wav_header(out_rate, None)));
-        }
         loop {
             let item = match buffered.pop_front() {
                 Some(i) => Ok(Some(i)),
                 None => stream.next().await,
             };
             match item {
-                Ok(Some(StreamItem::Audio(a))) => {
-                    let a = if out_rate != in_rate { resample(&a, in_rate, out_rate).unwrap_or_default() } else { a };
-                    yield Ok(Bytes::from(pcm_s16le(&a)));
-                }
+                Ok(Some(StreamItem::Audio(a))) => match enc.push(&a) {
+                    Ok(bytes) if bytes.is_empty() => {}
+                    Ok(bytes) => yield Ok::<Bytes, std::io::Error>(Bytes::from(bytes)),
+                    Err(e) => {
+                        lease.finish(true);
+                        yield Err(std::io::Error::other(e.to_string()));
+                        break;
+                    }
+                },
                 Ok(Some(StreamItem::Done(_))) | Ok(None) => {
                     lease.finish(true);
                     gw2.record(true, t0.elapsed().as_secs_f64());
+                    match enc.finish() {
+                        Ok(tail) if !tail.is_empty() => yield Ok(Bytes::from(tail)),
+                        Ok(_) => {}
+                        Err(e) => yield Err(std::io::Error::other(e.to_string())),
+                    }
                     break;
                 }
                 Err(e) => {
@@ -154,7 +148,7 @@ async fn synthesize_inner(
     };
     let mut resp = Response::new(Body::from_stream(body));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(vctts_codec::content_type(format)));
     h.insert("x-node-id", header(&node_id));
     h.insert("x-sample-rate", header(out_rate));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -294,3 +294,52 @@ async fn a_restarted_gateway_keeps_voices_and_announcements_and_workers_rejoin()
     let (_, list) = c.get("/api/announcements").await;
     assert_eq!(list["total"], 0);
 }
+
+#[tokio::test]
+async fn every_output_format_decodes_to_the_engine_s_duration() {
+    let mut c = Cluster::start(&[]).await;
+    c.add_worker("w1", &[]).await;
+    let text = "Formats for everyone.";
+    let want = vctts_engine::tone::expected_audio(text, 0, 1.0, 1.0).len() as f64 / 16000.0;
+    // (symphonia ignores the LAME tag, so MP3 keeps LAME's encoder delay here; ffmpeg trims it.)
+    let limits = vctts_core::audio::DecodeLimits { min_seconds: 0.0, ..Default::default() };
+    for (format, stream, slack) in [
+        ("wav", false, 0.001),
+        ("flac", false, 0.001),
+        ("mp3", false, 0.12),
+        ("flac", true, 0.001),
+        ("mp3", true, 0.12),
+    ] {
+        let (s, _, body) = c.synth(json!({"text": text, "format": format, "stream": stream})).await;
+        assert_eq!(s, 200, "{format}: {}", String::from_utf8_lossy(&body));
+        let clip =
+            vctts_core::audio::decode_audio(&body, &limits).unwrap_or_else(|e| panic!("{format} stream={stream}: {e}"));
+        assert!((clip.duration_s() - want).abs() <= slack, "{format} stream={stream}: {} vs {want}", clip.duration_s());
+    }
+    let (s, _, body) = c.synth(json!({"text": text, "format": "opus"})).await;
+    assert_eq!(s, 200);
+    assert_eq!(&body[..4], b"OggS");
+    let (s, _, body) = c.synth(json!({"text": text, "format": "opus", "sample_rate": 7000})).await;
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn voices_dir_clips_become_preset_voices_of_the_node() {
+    let mut c = Cluster::start(&[]).await;
+    let dir = c.tmp.path().join("voices");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("deep.wav"), tone_wav(400.0, 16000, 2.0)).unwrap();
+    std::fs::write(dir.join("broken.wav"), b"not audio at all").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"ignored").unwrap();
+    c.add_worker("w1", &["--voices-dir", dir.to_str().unwrap()]).await;
+    let (_, v) = c.get("/api/voices").await;
+    let presets: Vec<&str> = v["presets"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(presets.contains(&"deep") && !presets.contains(&"broken"), "{presets:?}");
+    let (s, _, body) = c.synth(json!({"text": "From the voices folder.", "voice_id": "deep"})).await;
+    assert_eq!(s, 200);
+    // The tone engine's profile: zero-crossing pitch of the clip / 200 Hz.
+    let (_, clip) = wav_samples(&tone_wav(400.0, 16000, 2.0));
+    let crossings = clip.windows(2).filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0)).count();
+    let factor = (crossings as f64 / 2.0 / 2.0 / 200.0) as f32;
+    assert!(is_tone_for(&wav_samples(&body).1, "From the voices folder.", 0, factor));
+}

@@ -8,4 +8,6 @@ mod cluster;
 mod disk;
 mod fakes;
 mod faults;
+mod fuzz;
 mod harness;
+mod security;
