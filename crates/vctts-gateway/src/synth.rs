@@ -23,7 +23,8 @@ pub struct Opened {
 
 /// A finished synthesis.
 pub struct Collected {
-    pub samples: Vec<f32>,
+    /// 16-bit little-endian mono PCM.
+    pub pcm: Vec<u8>,
     pub sample_rate: u32,
     pub node_id: String,
     pub stats: SynthStats,
@@ -240,11 +241,12 @@ impl Gateway {
             let result = async {
                 let mut stream = self.upstream.synthesize(&lease.url, req, rid).await?;
                 let start: StreamStart = stream.start.clone();
-                let mut samples = Vec::new();
+                let mut pcm = Vec::new();
                 loop {
                     match stream.next().await? {
-                        Some(StreamItem::Audio(a)) => samples.extend_from_slice(&a),
-                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((samples, start, stats)),
+                        Some(StreamItem::Audio(a)) if pcm.is_empty() => pcm = a,
+                        Some(StreamItem::Audio(a)) => pcm.extend_from_slice(&a),
+                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((pcm, start, stats)),
                         None => {
                             return Err(UpstreamError::Node { fault: Fault::CutOff, message: "no end frame".into() })
                         }
@@ -253,12 +255,12 @@ impl Gateway {
             }
             .await;
             match result {
-                Ok((samples, start, stats)) => {
+                Ok((pcm, start, stats)) => {
                     metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string())
                         .record(stats.rtf());
                     let node_id = lease.node_id.clone();
                     lease.finish(true);
-                    return Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats });
+                    return Ok(Collected { pcm, sample_rate: start.sample_rate, node_id, stats });
                 }
                 Err(UpstreamError::Client(e)) => {
                     lease.finish(true);

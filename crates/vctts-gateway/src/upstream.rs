@@ -60,7 +60,8 @@ impl UpstreamError {
 /// One item of an audio stream.
 #[derive(Debug)]
 pub enum StreamItem {
-    Audio(Vec<f32>),
+    /// 16-bit little-endian mono PCM, exactly as the worker sent it.
+    Audio(Vec<u8>),
     Done(SynthStats),
 }
 
@@ -82,7 +83,7 @@ impl AudioStream {
         loop {
             if let Some(f) = self.queued.pop_front() {
                 return match f {
-                    Frame::Audio(pcm) => Ok(Some(StreamItem::Audio(vctts_core::audio::s16le_to_f32(&pcm)))),
+                    Frame::Audio(pcm) => Ok(Some(StreamItem::Audio(pcm))),
                     Frame::Done(stats) => {
                         self.finished = true;
                         Ok(Some(StreamItem::Done(stats)))
