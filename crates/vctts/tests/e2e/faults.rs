@@ -386,3 +386,33 @@ async fn workers_answering_garbage_are_caught_and_routed_around() {
     // The real worker served everything and is healthy.
     assert_eq!(c.node_status("w1").await.as_deref(), Some("ready"));
 }
+
+#[tokio::test]
+async fn a_refused_upload_says_connection_close() {
+    // The gateway stops reading a body it refuses; a client must not reuse that
+    // connection (it would get a reset on its next request).
+    let mut c = Cluster::start(&["--endpoint-limit", "/api/synthesize=1"]).await;
+    c.add_worker("w1", &[]).await;
+    let mut body = b"--b\r\nContent-Disposition: form-data; name=\"voice_name\"\r\n\r\n\xff\xfe\r\n".to_vec();
+    body.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.wav\"\r\n\r\n");
+    body.extend(tone_wav(300.0, 16000, 3.0));
+    body.extend_from_slice(b"\r\n--b--\r\n");
+    let r = c
+        .http
+        .post(format!("{}/api/extract_voice", c.gw.url))
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
+    // Refused by a rate limit before the body was read.
+    assert_eq!(c.synth(json!({"text": "one"})).await.0, 200);
+    let r = c.http.post(format!("{}/api/synthesize", c.gw.url)).json(&json!({"text": "two"})).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
+    // A good answer keeps the connection.
+    let r = c.http.get(format!("{}/api/status", c.gw.url)).send().await.unwrap();
+    assert!(r.headers().get("connection").is_none());
+}
