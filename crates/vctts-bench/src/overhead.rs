@@ -36,8 +36,8 @@ pub struct Args {
     /// Text of every request.
     #[arg(long, default_value = "Hello world.")]
     pub text: String,
-    /// Rounds over all paths (the best round per path is kept).
-    #[arg(long, default_value_t = 1)]
+    /// Rounds over the three paths (in rotating order); the median of each figure is reported.
+    #[arg(long, default_value_t = 3)]
     pub rounds: usize,
 }
 
@@ -201,29 +201,43 @@ pub async fn run(a: Args) -> Result<()> {
     )?;
 
     println!("# gateway overhead: {} ({} bytes of WAV per answer)", crate::procs::machine(), answers[0].len());
-    println!("# wrk -t{} -d{}s --latency, POST /api/synthesize {body}", a.threads, a.duration);
+    println!(
+        "# wrk -t{} -d{}s --latency, POST /api/synthesize {body}; median of {} rounds per path",
+        a.threads, a.duration, a.rounds
+    );
     let mut rows: Vec<Row> = Vec::new();
     for &conns in &a.concurrency {
-        let mut best: Vec<Option<WrkResult>> = vec![None; paths.len()];
-        for _ in 0..a.rounds.max(1) {
-            for (i, (_, base)) in paths.iter().enumerate() {
-                let url = format!("{base}/api/synthesize");
+        let mut runs: Vec<Vec<WrkResult>> = vec![Vec::new(); paths.len()];
+        for round in 0..a.rounds.max(1) {
+            // Rotate the order so that no path always runs first (or last) in a round.
+            for k in 0..paths.len() {
+                let i = (k + round) % paths.len();
+                let url = format!("{}/api/synthesize", paths[i].1);
                 if a.warmup > 0 {
                     run_wrk(&a, &url, &script, conns, a.warmup)?;
                 }
-                let r = run_wrk(&a, &url, &script, conns, a.duration)?;
-                if best[i].as_ref().is_none_or(|b| r.rps > b.rps) {
-                    best[i] = Some(r);
-                }
+                runs[i].push(run_wrk(&a, &url, &script, conns, a.duration)?);
             }
         }
         for (i, (name, _)) in paths.iter().enumerate() {
-            rows.push(Row { conns, path: name, r: best[i].clone().unwrap_or_default() });
+            let med = |f: fn(&WrkResult) -> f64| {
+                let mut v: Vec<f64> = runs[i].iter().map(f).collect();
+                crate::procs::quantile(&mut v, 0.5)
+            };
+            let r = WrkResult {
+                rps: med(|r| r.rps),
+                p50_ms: med(|r| r.p50_ms),
+                p99_ms: med(|r| r.p99_ms),
+                requests: runs[i].iter().map(|r| r.requests).sum(),
+                non_2xx: runs[i].iter().map(|r| r.non_2xx).sum(),
+                socket_errors: runs[i].iter().map(|r| r.socket_errors).sum(),
+            };
+            rows.push(Row { conns, path: name, r });
         }
     }
-    for p in [&mut nginx, &mut { gw }.proc] {
-        p.check_alive()?;
-    }
+    nginx.check_alive()?;
+    let mut gw = gw;
+    gw.proc.check_alive()?;
     print_table(&rows);
     Ok(())
 }
