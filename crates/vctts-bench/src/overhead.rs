@@ -43,6 +43,10 @@ pub struct Args {
 
 #[derive(Debug, Clone, Default)]
 pub struct WrkResult {
+    /// CPU time of the proxy (gateway or nginx) per request, microseconds.
+    pub proxy_cpu_us: f64,
+    /// CPU time of the worker per request, microseconds.
+    pub worker_cpu_us: f64,
     pub rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -205,6 +209,10 @@ pub async fn run(a: Args) -> Result<()> {
         "# wrk -t{} -d{}s --latency, POST /api/synthesize {body}; median of {} rounds per path",
         a.threads, a.duration, a.rounds
     );
+    // Processes whose CPU time counts as each path's proxy: none, nginx (master and workers), the gateway.
+    let nginx_pids: Vec<u32> = std::iter::once(nginx.pid()).chain(children(nginx.pid())).collect();
+    let pids: [Vec<u32>; 3] = [vec![], nginx_pids, vec![gw.proc.pid()]];
+    let worker_pid = worker.proc.pid();
     let mut rows: Vec<Row> = Vec::new();
     for &conns in &a.concurrency {
         let mut runs: Vec<Vec<WrkResult>> = vec![Vec::new(); paths.len()];
@@ -216,7 +224,12 @@ pub async fn run(a: Args) -> Result<()> {
                 if a.warmup > 0 {
                     run_wrk(&a, &url, &script, conns, a.warmup)?;
                 }
-                runs[i].push(run_wrk(&a, &url, &script, conns, a.duration)?);
+                let cpu0 = [cpu_of(&pids[i]), cpu_of(&[worker_pid])];
+                let mut r = run_wrk(&a, &url, &script, conns, a.duration)?;
+                let cpu1 = [cpu_of(&pids[i]), cpu_of(&[worker_pid])];
+                r.proxy_cpu_us = (cpu1[0] - cpu0[0]) * 1e6 / r.requests as f64;
+                r.worker_cpu_us = (cpu1[1] - cpu0[1]) * 1e6 / r.requests as f64;
+                runs[i].push(r);
             }
         }
         for (i, (name, _)) in paths.iter().enumerate() {
@@ -225,6 +238,8 @@ pub async fn run(a: Args) -> Result<()> {
                 crate::procs::quantile(&mut v, 0.5)
             };
             let r = WrkResult {
+                proxy_cpu_us: med(|r| r.proxy_cpu_us),
+                worker_cpu_us: med(|r| r.worker_cpu_us),
                 rps: med(|r| r.rps),
                 p50_ms: med(|r| r.p50_ms),
                 p99_ms: med(|r| r.p99_ms),
@@ -242,10 +257,23 @@ pub async fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn cpu_of(pids: &[u32]) -> f64 {
+    pids.iter().filter_map(|p| crate::procs::cpu_seconds(*p).ok()).sum()
+}
+
 pub fn print_table(rows: &[Row]) {
     println!();
-    println!("| conns | path   |    req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |");
-    println!("|------:|--------|---------:|-------:|-------:|-------------:|-------------:|-------:|");
+    println!("| conns | path   |    req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU us/req | worker CPU us/req | errors |"
+    );
+    println!("|------:|--------|---------:|-------:|-------:|-------------:|-------------:|-----:|-----:|-------:|");
     let mut verdicts = Vec::new();
     for chunk in rows.chunks(3) {
         let direct = &chunk[0].r;
@@ -257,7 +285,7 @@ pub fn print_table(rows: &[Row]) {
                 (format!("{:.3}", r.p50_ms - direct.p50_ms), format!("{:.3}", r.p99_ms - direct.p99_ms))
             };
             println!(
-                "| {:>5} | {:<6} | {:>8.0} | {:>6.3} | {:>6.3} | {:>12} | {:>12} | {:>6} |",
+                "| {:>5} | {:<6} | {:>8.0} | {:>6.3} | {:>6.3} | {:>12} | {:>12} | {:>4.0} | {:>4.0} | {:>6} |",
                 row.conns,
                 row.path,
                 r.rps,
@@ -265,6 +293,8 @@ pub fn print_table(rows: &[Row]) {
                 r.p99_ms,
                 ap50,
                 ap99,
+                r.proxy_cpu_us,
+                r.worker_cpu_us,
                 r.non_2xx + r.socket_errors
             );
         }
