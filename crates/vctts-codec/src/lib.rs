@@ -302,10 +302,11 @@ pub(crate) fn sanitize(x: f32) -> f32 {
     }
 }
 
-/// A sanitized sample as 16-bit PCM (same rounding as `vctts_core::audio::pcm_s16le`).
+/// A sanitized sample as 16-bit PCM (the rounding of `vctts_core::audio::pcm_s16le`,
+/// without its libm call).
 #[inline]
 pub(crate) fn to_i16(x: f32) -> i16 {
-    (sanitize(x) * 32767.0).round() as i16
+    vctts_core::audio::sample_to_i16(x)
 }
 
 #[cfg(test)]

@@ -305,12 +305,33 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioEr
     Ok(out[delay.min(end)..end].to_vec())
 }
 
+/// One sample as 16-bit PCM: clamped to [-1, 1], scaled by 32767 and rounded
+/// half away from zero (exactly as `f32::round`); NaN and infinities become 0.
+#[inline]
+pub fn sample_to_i16(x: f32) -> i16 {
+    if !x.is_finite() {
+        return 0;
+    }
+    let y = x.clamp(-1.0, 1.0) * 32767.0;
+    // `f32::round` is a libm call on baseline x86-64 (no SSE4.1), a tenth of a
+    // worker's CPU per request. For |y| < 2^23 the truncation and the
+    // remainder are exact, so this is the same rounding.
+    let t = y as i32;
+    let r = y - t as f32;
+    (if r >= 0.5 {
+        t + 1
+    } else if r <= -0.5 {
+        t - 1
+    } else {
+        t
+    }) as i16
+}
+
 /// Convert f32 samples to 16-bit little-endian PCM bytes (clamped, rounded).
 pub fn pcm_s16le(samples: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(samples.len() * 2);
     for &x in samples {
-        let v = if x.is_finite() { (x.clamp(-1.0, 1.0) * 32767.0).round() as i16 } else { 0 };
-        out.extend_from_slice(&v.to_le_bytes());
+        out.extend_from_slice(&sample_to_i16(x).to_le_bytes());
     }
     out
 }
@@ -448,5 +469,26 @@ mod tests {
         let h = wav_header(24000, None);
         assert_eq!(&h[40..44], &[0xff; 4]);
         assert_eq!(u32::from_le_bytes(h[24..28].try_into().unwrap()), 24000);
+    }
+    #[test]
+    fn fast_rounding_is_f32_round() {
+        let reference = |x: f32| if x.is_finite() { (x.clamp(-1.0, 1.0) * 32767.0).round() as i16 } else { 0 };
+        // Every 4099th f32 in [-1.5, 1.5] (both signs), plus the values that land on halves.
+        let mut bits = 0u32;
+        while f32::from_bits(bits) <= 1.5 {
+            for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                assert_eq!(sample_to_i16(x), reference(x), "{x:e}");
+            }
+            bits += 4099;
+        }
+        for k in -65535i32..=65535 {
+            let x = (k as f32 * 0.5) / 32767.0;
+            for x in [x, f32::from_bits(x.to_bits() + 1), f32::from_bits(x.to_bits().saturating_sub(1))] {
+                assert_eq!(sample_to_i16(x), reference(x), "{x:e}");
+            }
+        }
+        for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0, -1.0, 2.0, -2.0, 0.0, -0.0] {
+            assert_eq!(sample_to_i16(x), reference(x), "{x:e}");
+        }
     }
 }

@@ -62,6 +62,17 @@ impl Frame {
     }
 }
 
+/// Append an audio frame carrying `samples` as 16-bit PCM, converting in place
+/// (the same bytes as `Frame::Audio(pcm_s16le(samples)).encode()`).
+pub fn push_audio_frame(out: &mut Vec<u8>, samples: &[f32]) {
+    out.reserve(5 + samples.len() * 2);
+    out.push(K_AUDIO);
+    out.extend_from_slice(&((samples.len() * 2) as u32).to_le_bytes());
+    for &x in samples {
+        out.extend_from_slice(&crate::audio::sample_to_i16(x).to_le_bytes());
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum FrameError {
     #[error("garbage in audio stream: {0}")]
@@ -114,7 +125,9 @@ impl FrameDecoder {
         if self.buf.len() < 5 + len {
             return Ok(None);
         }
-        let payload: Vec<u8> = self.buf.drain(..5 + len).skip(5).collect();
+        // Copy the payload out in one go (a `drain().skip().collect()` moves byte by byte).
+        let payload = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
         let frame = match kind {
             K_START => {
                 if self.started {
@@ -183,6 +196,14 @@ mod tests {
         }
         assert_eq!(got, frames);
         assert!(d.finished());
+    }
+
+    #[test]
+    fn audio_frames_from_samples() {
+        let samples = [0.0, 0.5, -0.5, 1.2, -1.0, f32::NAN, 0.25];
+        let mut out = vec![1u8];
+        push_audio_frame(&mut out, &samples);
+        assert_eq!(&out[1..], &Frame::Audio(crate::audio::pcm_s16le(&samples)).encode()[..]);
     }
 
     #[test]

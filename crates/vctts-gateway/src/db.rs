@@ -173,6 +173,7 @@ impl Db {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e} (check --data-dir)", dir.display()))?;
+        check_writable(dir)?;
         let path = dir.join("vctts.db");
         let conn = Connection::open(&path)
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e} (check --data-dir)", path.display()))?;
@@ -466,6 +467,26 @@ impl Db {
         })
         .await
     }
+}
+
+/// Fail early, with the operating system's reason, when the data directory
+/// cannot take a write (read-only mount, permissions, full disk): SQLite would
+/// only say "unable to open database file".
+fn check_writable(dir: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let probe = dir.join(".vctts-write-test");
+    let result = std::fs::File::create(&probe).and_then(|mut f| {
+        f.write_all(b"vctts")?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    result.map_err(|e| {
+        anyhow::anyhow!(
+            "data directory {} is not writable: {e} (free disk space, or fix its permissions or read-only mount; \
+             see --data-dir)",
+            dir.display()
+        )
+    })
 }
 
 fn voice_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VoiceRow> {

@@ -229,8 +229,10 @@ async fn process_item(gw: &Arc<Gateway>, job: &str, idx: u32, req: &BatchRequest
         match result {
             Ok(c) => {
                 gw.record(true, started.elapsed().as_secs_f64());
-                let duration = c.samples.len() as f64 / c.sample_rate as f64;
-                let wav = vctts_core::audio::encode_wav(&c.samples, c.sample_rate);
+                let duration = c.pcm.len() as f64 / 2.0 / c.sample_rate as f64;
+                let mut wav = Vec::with_capacity(44 + c.pcm.len());
+                wav.extend_from_slice(&vctts_core::audio::wav_header(c.sample_rate, Some(c.pcm.len() as u32)));
+                wav.extend_from_slice(&c.pcm);
                 let u = ItemUpdate {
                     status: "done",
                     attempts,

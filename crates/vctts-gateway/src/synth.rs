@@ -23,7 +23,8 @@ pub struct Opened {
 
 /// A finished synthesis.
 pub struct Collected {
-    pub samples: Vec<f32>,
+    /// 16-bit little-endian mono PCM.
+    pub pcm: Vec<u8>,
     pub sample_rate: u32,
     pub node_id: String,
     pub stats: SynthStats,
@@ -223,15 +224,16 @@ impl Gateway {
         rid: &str,
         attempts: usize,
     ) -> Result<Collected, ApiError> {
-        let ((samples, start, stats), lease) = self
+        let ((pcm, start, stats), lease) = self
             .on_some_node(engine, attempts, |url| async move {
                 let mut stream = self.upstream.synthesize(&url, req, rid).await?;
                 let start: StreamStart = stream.start.clone();
-                let mut samples = Vec::new();
+                let mut pcm = Vec::new();
                 loop {
                     match stream.next().await? {
-                        Some(StreamItem::Audio(a)) => samples.extend_from_slice(&a),
-                        Some(StreamItem::Done(stats)) => return Ok((samples, start, stats)),
+                        Some(StreamItem::Audio(a)) if pcm.is_empty() => pcm = a,
+                        Some(StreamItem::Audio(a)) => pcm.extend_from_slice(&a),
+                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((pcm, start, stats)),
                         None => {
                             return Err(UpstreamError::Node { fault: Fault::CutOff, message: "no end frame".into() })
                         }
@@ -242,7 +244,7 @@ impl Gateway {
         metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string()).record(stats.rtf());
         let node_id = lease.node_id.clone();
         lease.finish(true);
-        Ok(Collected { samples, sample_rate: start.sample_rate, node_id, stats })
+        Ok(Collected { pcm, sample_rate: start.sample_rate, node_id, stats })
     }
 
     /// Count a finished business request for `/api/status` and the chart.

@@ -2,11 +2,14 @@
 //! commands. Every failure is classified as the node's fault (retry
 //! elsewhere), the request's fault (pass the error on), or "busy".
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use parking_lot::RwLock;
+use vctts_core::error::ErrorBody;
 use vctts_core::frames::{self, Frame, FrameDecoder, StreamStart};
 use vctts_core::{ApiError, CommandRequest, CommandResponse, SynthStats, VoiceProfile, WorkerSynthesizeRequest};
 
@@ -59,7 +62,8 @@ impl UpstreamError {
 /// One item of an audio stream.
 #[derive(Debug)]
 pub enum StreamItem {
-    Audio(Vec<f32>),
+    /// 16-bit little-endian mono PCM, exactly as the worker sent it.
+    Audio(Vec<u8>),
     Done(SynthStats),
 }
 
@@ -81,7 +85,7 @@ impl AudioStream {
         loop {
             if let Some(f) = self.queued.pop_front() {
                 return match f {
-                    Frame::Audio(pcm) => Ok(Some(StreamItem::Audio(vctts_core::audio::s16le_to_f32(&pcm)))),
+                    Frame::Audio(pcm) => Ok(Some(StreamItem::Audio(pcm))),
                     Frame::Done(stats) => {
                         self.finished = true;
                         Ok(Some(StreamItem::Done(stats)))
@@ -132,6 +136,9 @@ async fn fill(
 #[derive(Clone)]
 pub struct Upstream {
     http: reqwest::Client,
+    /// Parsed `/internal/synthesize` URLs by node base URL (parsing one per
+    /// request, IDNA host processing included, was ~2% of the gateway's CPU).
+    synth_urls: Arc<RwLock<HashMap<String, reqwest::Url>>>,
     token: Option<String>,
     /// Time allowed for the first byte of an answer.
     pub first_timeout: Duration,
@@ -152,9 +159,24 @@ fn classify(e: &reqwest::Error) -> UpstreamError {
 async fn error_from(resp: reqwest::Response) -> UpstreamError {
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap_or_default();
-    let api = ApiError::from_body(status, &body);
+    if status == 429 {
+        return UpstreamError::Busy;
+    }
+    // A vctts worker always explains an error with a JSON error body. Anything
+    // else (an HTML page, an empty body) comes from something that is not a
+    // working vctts worker: a proxy's error page, another service on that port.
+    // The request is not at fault; the node is, so route around it.
+    let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) else {
+        let text = String::from_utf8_lossy(&body[..body.len().min(120)]).replace(['\r', '\n'], " ");
+        return UpstreamError::node(
+            Fault::Garbage,
+            format!(
+                "answered {status} without a vctts error body (not a vctts worker, or a proxy error page?): {text}"
+            ),
+        );
+    };
+    let api = ApiError::new(status, b.error_type, b.error);
     match status {
-        429 => UpstreamError::Busy,
         400..=499 => UpstreamError::Client(api),
         _ => UpstreamError::node(Fault::ServerError, format!("{} ({})", api.message, api.error_type)),
     }
@@ -168,10 +190,24 @@ impl Upstream {
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
             .build()?;
-        Ok(Self { http, token, first_timeout, idle_timeout })
+        Ok(Self { http, synth_urls: Default::default(), token, first_timeout, idle_timeout })
     }
 
-    fn post(&self, url: String, request_id: &str) -> reqwest::RequestBuilder {
+    fn synth_url(&self, base: &str) -> Result<reqwest::Url, UpstreamError> {
+        if let Some(u) = self.synth_urls.read().get(base) {
+            return Ok(u.clone());
+        }
+        let u = reqwest::Url::parse(&format!("{base}/internal/synthesize"))
+            .map_err(|e| UpstreamError::node(Fault::Unreachable, format!("bad node URL `{base}`: {e}")))?;
+        let mut urls = self.synth_urls.write();
+        if urls.len() >= 4096 {
+            urls.clear(); // nodes come and go; never grow without bound
+        }
+        urls.insert(base.to_string(), u.clone());
+        Ok(u)
+    }
+
+    fn post(&self, url: impl reqwest::IntoUrl, request_id: &str) -> reqwest::RequestBuilder {
         let rb = self.http.post(url).header("x-request-id", request_id);
         match &self.token {
             Some(t) => rb.bearer_auth(t),
@@ -186,7 +222,7 @@ impl Upstream {
         req: &WorkerSynthesizeRequest,
         request_id: &str,
     ) -> Result<AudioStream, UpstreamError> {
-        let send = self.post(format!("{base}/internal/synthesize"), request_id).json(req).send();
+        let send = self.post(self.synth_url(base)?, request_id).json(req).send();
         let resp = match tokio::time::timeout(self.first_timeout, send).await {
             Err(_) => {
                 return Err(UpstreamError::node(

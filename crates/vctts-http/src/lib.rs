@@ -10,7 +10,7 @@ pub use access::{request_context, AccessLogConfig, RequestContext, RequestId, RE
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use error::{ErrorType, HttpError};
 pub use json::ApiJson;
-pub use serve::{bind, shutdown_signal, BindError};
+pub use serve::{bind, no_delay, shutdown_signal, BindError};
 
 /// `Authorization: Bearer <token>` from the headers, if present.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {

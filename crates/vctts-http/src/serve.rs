@@ -41,6 +41,20 @@ pub async fn bind(host: &str, port: u16, flag: &str) -> Result<TcpListener, Bind
     })
 }
 
+/// The listener with `TCP_NODELAY` set on every accepted connection. Responses
+/// go out in several writes (headers, body chunks, a stream's last frame); with
+/// Nagle's algorithm a small write waits for the peer's delayed ACK, which
+/// adds ~40 ms to a request on Linux.
+pub fn no_delay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -60,5 +74,22 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_do_not_wait_for_acks() {
+        use axum::serve::Listener;
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let mut l = no_delay(l);
+        let client = tokio::spawn(tokio::net::TcpStream::connect(addr));
+        let (stream, _) = l.accept().await;
+        assert!(stream.nodelay().unwrap(), "TCP_NODELAY must be set on accepted connections");
+        client.await.unwrap().unwrap();
     }
 }

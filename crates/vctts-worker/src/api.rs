@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use vctts_core::audio::{decode_audio, pcm_s16le, AudioFormat, DecodeLimits};
-use vctts_core::frames::{self, Frame, StreamError, StreamStart};
+use vctts_core::audio::{decode_audio, AudioFormat, DecodeLimits};
+use vctts_core::frames::{self, push_audio_frame, Frame, StreamError, StreamStart};
 use vctts_core::{
     ApiError, CommandRequest, CommandResponse, NodeCommand, SynthesizeRequest, VoiceRef, WorkerSynthesizeRequest,
 };
@@ -160,10 +160,20 @@ async fn internal_synthesize(
     };
     let engine = w.cfg.engine.name;
     let span = tracing::Span::current();
+    // Answer once the first audio exists: headers, start frame and first audio
+    // then leave in one write (and reach the gateway in one read), and an
+    // engine that fails before any audio ends the stream at once.
+    let mut head = Frame::Start(start).encode();
+    let first = stream.next_chunk().await;
     let body = async_stream::stream! {
-        yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(Frame::Start(start).encode()));
-        while let Some(chunk) = stream.next_chunk().await {
-            yield Ok(Bytes::from(Frame::Audio(pcm_s16le(&chunk.samples)).encode()));
+        if let Some(chunk) = first {
+            push_audio_frame(&mut head, &chunk.samples);
+            yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(std::mem::take(&mut head)));
+            while let Some(chunk) = stream.next_chunk().await {
+                let mut frame = Vec::new();
+                push_audio_frame(&mut frame, &chunk.samples);
+                yield Ok(Bytes::from(frame));
+            }
         }
         let end = match stream.finish().await {
             Ok(stats) => {
@@ -180,7 +190,8 @@ async fn internal_synthesize(
                 Frame::Error(StreamError { status: e.status(), body: e.to_api().body() })
             }
         };
-        yield Ok(Bytes::from(end.encode()));
+        head.extend_from_slice(&end.encode());
+        yield Ok(Bytes::from(head));
     };
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(frames::CONTENT_TYPE))], Body::from_stream(body))
         .into_response())

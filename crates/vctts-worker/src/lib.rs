@@ -118,18 +118,12 @@ pub async fn start(
     );
     let w2 = worker.clone();
     let server = tokio::spawn(async move {
-        // Responses are written in pieces (head, then body chunks): without
-        // TCP_NODELAY, Nagle's algorithm holds a piece back until the client's
-        // (delayed, up to 40 ms) ACK of the previous one.
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                w2.shutting_down();
-            });
+        let serve =
+            axum::serve(vctts_http::no_delay(listener), app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    w2.shutting_down();
+                });
         if let Err(e) = serve.await {
             tracing::error!("worker server error: {e}");
         }

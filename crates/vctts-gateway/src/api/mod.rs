@@ -46,12 +46,14 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/synthesize", post(synthesize::synthesize))
         .route("/api/extract_voice", post(voices::extract_voice).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/batch_synthesize", post(synthesize::batch).layer(DefaultBodyLimit::max(16 * 1024 * 1024)))
-        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit));
+        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
+        .route_layer(axum::middleware::map_response(close_after_refusal));
 
     // OpenAI-compatible routes: same limits, OpenAI's error shape, optional API keys.
     let openai = Router::new()
         .route("/v1/audio/speech", post(openai::speech))
         .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
+        .route_layer(axum::middleware::map_response(close_after_refusal))
         .route("/v1/models", get(openai::models))
         .route("/v1/audio/voices", get(openai::voices))
         .layer(axum::middleware::from_fn_with_state(gw.clone(), openai::openai_layer));
@@ -83,6 +85,18 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .fallback(|| async { HttpError(ApiError::not_found("not_found", "no such endpoint (see /api/openapi.json)")) })
         .layer(axum::middleware::from_fn_with_state(ctx, vctts_http::request_context))
         .with_state(gw)
+}
+
+/// A request refused before or while its body was read (rate limit, a bad
+/// multipart field, an upload over the limit) leaves the rest of the body
+/// unread, and hyper then closes the connection after the answer without
+/// saying so: a client that reuses it for its next request gets a reset
+/// (`IncompleteMessage`). `Connection: close` tells it not to.
+async fn close_after_refusal(mut resp: Response) -> Response {
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 /// Rate limits, decided before the handler runs; the concurrency permit is

@@ -6,7 +6,7 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
-use vctts_core::audio::AudioFormat;
+use vctts_core::audio::{s16le_to_f32, wav_header, AudioFormat};
 use vctts_core::{ApiError, SynthesizeRequest, WorkerSynthesizeRequest};
 use vctts_http::{ApiJson, HttpError, RequestId};
 
@@ -26,6 +26,11 @@ fn check_format(f: AudioFormat) -> Result<(), ApiError> {
             format!("format `{}` is not available in this build", f.as_str()),
         ))
     }
+}
+
+/// Whether the worker's 16-bit PCM can be sent as it is (WAV/PCM, no resampling).
+fn passes_through(format: AudioFormat, in_rate: u32, out_rate: u32) -> bool {
+    matches!(format, AudioFormat::Wav | AudioFormat::Pcm) && in_rate == out_rate
 }
 
 fn check_rate(sr: Option<u32>) -> Result<(), ApiError> {
@@ -95,11 +100,24 @@ pub(crate) async fn synthesize_inner(
     if !req.stream {
         let c = gw.synthesize_all(&engine, &wreq, rid, 2).await?;
         let sr = vctts_codec::resolve_rate(format, c.sample_rate, req.sample_rate)?;
-        let duration = c.samples.len() as f64 / c.sample_rate as f64;
-        let (samples, in_rate) = (c.samples, c.sample_rate);
-        let body = tokio::task::spawn_blocking(move || vctts_codec::encode_all(format, &samples, in_rate, Some(sr)))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))??;
+        let duration = c.pcm.len() as f64 / 2.0 / c.sample_rate as f64;
+        let (pcm, in_rate) = (c.pcm, c.sample_rate);
+        let body = if passes_through(format, in_rate, sr) {
+            // The worker's PCM as it is: no conversion, no thread hop.
+            match format {
+                AudioFormat::Wav => {
+                    let mut v = Vec::with_capacity(44 + pcm.len());
+                    v.extend_from_slice(&wav_header(sr, Some(pcm.len() as u32)));
+                    v.extend_from_slice(&pcm);
+                    v
+                }
+                _ => pcm,
+            }
+        } else {
+            tokio::task::spawn_blocking(move || vctts_codec::encode_all(format, &s16le_to_f32(&pcm), in_rate, Some(sr)))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))??
+        };
         gw.record(true, t0.elapsed().as_secs_f64());
         let mut resp = (StatusCode::OK, body).into_response();
         let h = resp.headers_mut();
@@ -116,8 +134,14 @@ pub(crate) async fn synthesize_inner(
     let opened = gw.open_stream(&engine, &wreq, rid, 2).await?;
     let node_id = opened.lease.node_id.clone();
     let in_rate = opened.stream.start.sample_rate;
-    let mut enc = vctts_codec::encoder(format, in_rate, req.sample_rate)?;
-    let out_rate = enc.sample_rate();
+    let out_rate = vctts_codec::resolve_rate(format, in_rate, req.sample_rate)?;
+    // WAV/PCM at the engine's rate: the worker's PCM passes through untouched.
+    let (mut raw_header, mut enc) = if passes_through(format, in_rate, out_rate) {
+        ((format == AudioFormat::Wav).then(|| wav_header(out_rate, None)), None)
+    } else {
+        (None, Some(vctts_codec::encoder(format, in_rate, req.sample_rate)?))
+    };
+    let out_rate = enc.as_ref().map_or(out_rate, |e| e.sample_rate());
     let gw2 = gw.clone();
     let span = tracing::Span::current();
     let body = async_stream::stream! {
@@ -128,22 +152,36 @@ pub(crate) async fn synthesize_inner(
                 None => stream.next().await,
             };
             match item {
-                Ok(Some(StreamItem::Audio(a))) => match enc.push(&a) {
-                    Ok(bytes) if bytes.is_empty() => {}
-                    Ok(bytes) => yield Ok::<Bytes, std::io::Error>(Bytes::from(bytes)),
-                    Err(e) => {
-                        lease.finish(true);
-                        yield Err(std::io::Error::other(e.to_string()));
-                        break;
+                Ok(Some(StreamItem::Audio(a))) => {
+                    let Some(e) = enc.as_mut() else {
+                        if let Some(h) = raw_header.take() {
+                            yield Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(&h));
+                        }
+                        yield Ok(Bytes::from(a));
+                        continue;
+                    };
+                    match e.push(&s16le_to_f32(&a)) {
+                        Ok(bytes) if bytes.is_empty() => {}
+                        Ok(bytes) => yield Ok(Bytes::from(bytes)),
+                        Err(e) => {
+                            lease.finish(true);
+                            yield Err(std::io::Error::other(e.to_string()));
+                            break;
+                        }
                     }
-                },
+                }
                 Ok(Some(StreamItem::Done(_))) | Ok(None) => {
                     lease.finish(true);
                     gw2.record(true, t0.elapsed().as_secs_f64());
-                    match enc.finish() {
-                        Ok(tail) if !tail.is_empty() => yield Ok(Bytes::from(tail)),
-                        Ok(_) => {}
-                        Err(e) => yield Err(std::io::Error::other(e.to_string())),
+                    if let Some(h) = raw_header.take() {
+                        yield Ok(Bytes::copy_from_slice(&h));
+                    }
+                    if let Some(e) = enc.take() {
+                        match e.finish() {
+                            Ok(tail) if !tail.is_empty() => yield Ok(Bytes::from(tail)),
+                            Ok(_) => {}
+                            Err(e) => yield Err(std::io::Error::other(e.to_string())),
+                        }
                     }
                     break;
                 }

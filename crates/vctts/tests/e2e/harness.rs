@@ -22,9 +22,21 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(args: &[&str], log: &Path, envs: &[(&str, &str)]) -> Proc {
+        Self::spawn_prefixed(&[], args, log, envs)
+    }
+
+    /// Run `vctts` through a wrapper command (e.g. `nsenter -t PID -m --`).
+    pub fn spawn_prefixed(prefix: &[String], args: &[&str], log: &Path, envs: &[(&str, &str)]) -> Proc {
         let out = std::fs::File::create(log).unwrap();
         let err = out.try_clone().unwrap();
-        let mut cmd = Command::new(BIN);
+        let mut cmd = match prefix.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
         cmd.args(args).stdout(Stdio::from(out)).stderr(Stdio::from(err)).env("NO_COLOR", "1");
         for (k, v) in envs {
             cmd.env(k, v);
@@ -53,6 +65,8 @@ pub struct Gateway {
     pub proc: Proc,
     pub url: String,
     pub args: Vec<String>,
+    /// Wrapper the gateway runs under (empty: none).
+    pub prefix: Vec<String>,
 }
 
 pub struct Worker {
@@ -97,8 +111,18 @@ impl Cluster {
     /// A gateway listening on `host` (the harness itself always talks to it over loopback).
     pub async fn start_on(host: &str, extra_gateway_args: &[&str]) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
-        let port = free_port();
         let dir = tmp.path().join("data");
+        Self::start_in(tmp, &dir, &[], extra_gateway_args).await
+    }
+
+    /// Start a gateway whose data lives in `dir`, run under `prefix`.
+    pub async fn start_in(
+        tmp: tempfile::TempDir,
+        dir: &Path,
+        prefix: &[String],
+        extra_gateway_args: &[&str],
+    ) -> Cluster {
+        let port = free_port();
         let mut args: Vec<String> =
             ["gateway", "--host", host, "--port", &port.to_string(), "--data-dir", dir.to_str().unwrap()]
                 .iter()
@@ -107,10 +131,11 @@ impl Cluster {
         args.extend(FAST.iter().map(|s| s.to_string()));
         args.extend(extra_gateway_args.iter().map(|s| s.to_string()));
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let proc = Proc::spawn(&argv, &tmp.path().join("gateway.log"), &[]);
+        let proc = Proc::spawn_prefixed(prefix, &argv, &tmp.path().join("gateway.log"), &[]);
         let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        let c = Cluster { gw: Gateway { proc, url, args }, workers: vec![], tmp, http };
+        let gw = Gateway { proc, url, args, prefix: prefix.to_vec() };
+        let c = Cluster { gw, workers: vec![], tmp, http };
         c.wait_healthy().await;
         c
     }
@@ -131,9 +156,16 @@ impl Cluster {
     /// Kill the gateway and start it again on the same port and data dir.
     pub async fn restart_gateway(&mut self) {
         self.gw.proc.kill();
-        let argv: Vec<&str> = self.gw.args.iter().map(String::as_str).collect();
-        self.gw.proc = Proc::spawn(&argv, &self.tmp.path().join("gateway2.log"), &[]);
+        self.spawn_gateway_again();
         self.wait_healthy().await;
+    }
+
+    /// Start the (stopped) gateway again with the same flags; does not wait.
+    pub fn spawn_gateway_again(&mut self) {
+        let argv: Vec<&str> = self.gw.args.iter().map(String::as_str).collect();
+        let n = (2..).find(|i| !self.tmp.path().join(format!("gateway{i}.log")).exists()).unwrap();
+        let log = self.tmp.path().join(format!("gateway{n}.log"));
+        self.gw.proc = Proc::spawn_prefixed(&self.gw.prefix, &argv, &log, &[]);
     }
 
     /// Start a tone worker registered with the gateway and wait until it is ready.
