@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Calibration for docs/bench-piper.md: the joe voice in ONNX Runtime's own
+"""Calibration for the Piper section of BENCHMARKS.md: the joe voice in ONNX Runtime's own
 Python API (no vctts code at all), the same five sentences as the Rust
 benchmark, phoneme ids from piper-tts. Prints wall and CPU seconds per second
 of audio, so both can be compared with `cargo run --release -p vctts-piper

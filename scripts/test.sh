@@ -20,7 +20,9 @@ apt_need() {  # apt_need COMMAND PACKAGE...
 if [ -x scripts/setup.sh ]; then
   scripts/setup.sh
 fi
-# Test-only tools: real decoders for every output format, a C/C++ toolchain for the vendored encoders.
+# Test-only tools: Chromium + chromedriver for the page tests,
+bash scripts/test-browser-setup.sh
+# and real decoders for every output format, a C/C++ toolchain for the vendored encoders.
 apt_need ffprobe ffmpeg
 apt_need g++ g++
 # The official OpenAI Python client, in a venv of the project's own.

@@ -8,7 +8,7 @@ use symphonia::core::errors::Error as SymErr;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::{Hint, Probe};
 
 /// Mono audio as 32-bit float samples in [-1, 1].
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +162,30 @@ impl Default for DecodeLimits {
 /// Decode an uploaded file (WAV, FLAC, MP3, OGG/Vorbis) to mono f32, enforcing
 /// `limits`.
 pub fn decode_audio(bytes: &[u8], limits: &DecodeLimits) -> Result<AudioClip, AudioError> {
+    // The decoders are third-party code fed untrusted bytes: a panic in one
+    // (found by the fuzz test below in symphonia's ADTS reader) must become a
+    // rejected upload, not a dead request task.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_untrusted(bytes, limits)))
+        .unwrap_or_else(|_| Err(AudioError::Corrupt("the decoder could not read this file".into())))
+}
+
+/// The container formats uploads may use (WAV, FLAC, MP3, Ogg). Not
+/// symphonia's default probe: other crates in a build may enable more readers
+/// (the codec tests enable AAC), and each reader is more untrusted code.
+fn probe() -> &'static Probe {
+    static PROBE: std::sync::OnceLock<Probe> = std::sync::OnceLock::new();
+    PROBE.get_or_init(|| {
+        use symphonia::default::formats::{FlacReader, MpaReader, OggReader, WavReader};
+        let mut p = Probe::default();
+        p.register_all::<WavReader>();
+        p.register_all::<FlacReader>();
+        p.register_all::<MpaReader>();
+        p.register_all::<OggReader>();
+        p
+    })
+}
+
+fn decode_untrusted(bytes: &[u8], limits: &DecodeLimits) -> Result<AudioClip, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::EmptyUpload);
     }
@@ -169,7 +193,7 @@ pub fn decode_audio(bytes: &[u8], limits: &DecodeLimits) -> Result<AudioClip, Au
         return Err(AudioError::TooLarge { got: bytes.len(), max: limits.max_bytes });
     }
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), MediaSourceStreamOptions::default());
-    let probed = match symphonia::default::get_probe().format(
+    let probed = match probe().format(
         &Hint::new(),
         mss,
         &FormatOptions::default(),

@@ -186,7 +186,7 @@ impl PiperEngine {
                     .find(|v| v.id() == DEFAULT_VOICE)
                     .or_else(|| voices.iter().find(|v| v.languages().iter().any(|l| l == "en")))
                     .cloned();
-                let v = zh::MandarinVoice::load(&zh_dir, threads, english)?;
+                let v = zh::MandarinVoice::load(&zh_dir, layout.threads, english)?;
                 tracing::info!(voice = %v.id(), dir = %zh_dir.display(), "loaded the Mandarin voice");
                 voices.push(Arc::new(v));
             }

@@ -313,7 +313,7 @@ impl ZhVoice {
         let mapper = std::fs::read_to_string(dir.join("baker_mapper.json"))
             .map_err(|e| EngineError::ModelFiles(format!("{}: {e}", dir.join("baker_mapper.json").display())))?;
         let symbols = BakerSymbols::from_json(&mapper)?;
-        let cfg = vctts_onnx::SessionConfig { threads, spinning: false };
+        let cfg = vctts_onnx::SessionConfig { threads, spinning: false, arena: false };
         let acoustic = cfg.build(&dir.join("fastspeech2.onnx"))?;
         let vocoder = cfg.build(&dir.join("mb_melgan.onnx"))?;
         crate::warm_up();

@@ -13,7 +13,7 @@
 //! all on loopback. The WebSocket clients live in this process on their own
 //! runtime thread and read every message (they are well-behaved clients);
 //! the synthesis load comes from another runtime. Results go to stdout as a
-//! Markdown table (see docs/bench-websocket.md).
+//! Markdown table (results in BENCHMARKS.md).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

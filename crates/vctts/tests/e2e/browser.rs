@@ -3,7 +3,7 @@
 //! real tone workers started as processes. Screenshots of every page are saved
 //! under `target/test-artifacts/browser/`.
 //!
-//! Needs `chromium` and `chromedriver` (`scripts/setup.d/30-browser.sh`
+//! Needs `chromium` and `chromedriver` (`scripts/test-browser-setup.sh`
 //! installs them); the test fails with that hint when they are missing.
 
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ impl Browser {
         let (Some(driver_bin), Some(chromium)) = (which("chromedriver"), which("chromium")) else {
             panic!(
                 "the browser tests need Debian's `chromium` and `chromium-driver`: run scripts/setup.sh \
-                 (or scripts/setup.d/30-browser.sh), or apt-get install chromium chromium-driver"
+                 (or scripts/test-browser-setup.sh), or apt-get install chromium chromium-driver"
             );
         };
         let port = free_port();

@@ -112,11 +112,21 @@ impl Cluster {
     pub async fn start_on(host: &str, extra_gateway_args: &[&str]) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        Self::start_in(tmp, &dir, &[], extra_gateway_args).await
+        Self::start_in_on(host, tmp, &dir, &[], extra_gateway_args).await
     }
 
     /// Start a gateway whose data lives in `dir`, run under `prefix`.
     pub async fn start_in(
+        tmp: tempfile::TempDir,
+        dir: &Path,
+        prefix: &[String],
+        extra_gateway_args: &[&str],
+    ) -> Cluster {
+        Self::start_in_on("127.0.0.1", tmp, dir, prefix, extra_gateway_args).await
+    }
+
+    async fn start_in_on(
+        host: &str,
         tmp: tempfile::TempDir,
         dir: &Path,
         prefix: &[String],
