@@ -166,6 +166,16 @@ impl Pypinyin {
         self.chars.is_empty() && self.phrases.is_empty()
     }
 
+    /// The characters with a reading, in code-point order.
+    pub fn characters(&self) -> impl Iterator<Item = char> + '_ {
+        self.chars.iter().filter_map(|e| char::from_u32(e.0))
+    }
+
+    /// The phrases, in code-point order.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> + '_ {
+        self.phrases.iter().map(|e| e.0.of(&self.phrase_text))
+    }
+
     /// All readings of a character, comma-separated with tone marks (`"zhōng,zhòng"`), or None.
     pub fn char_readings(&self, c: char) -> Option<&str> {
         let i = self.chars.binary_search_by_key(&(c as u32), |e| e.0).ok()?;
