@@ -157,13 +157,8 @@ impl Pypinyin {
     }
 
     /// Number of characters and of phrases in the dictionaries.
-    pub fn len(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         (self.chars.len(), self.phrases.len())
-    }
-
-    /// Whether the dictionaries are empty (never, once loaded).
-    pub fn is_empty(&self) -> bool {
-        self.chars.is_empty() && self.phrases.is_empty()
     }
 
     /// The characters with a reading, in code-point order.

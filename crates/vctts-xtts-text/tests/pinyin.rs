@@ -140,7 +140,7 @@ fn segmentation_and_readings() {
     assert_eq!(p.tone3(""), "");
     assert_eq!(p.segment("我是中国人"), ["我", "是", "中国人"]);
     assert!(p.char_readings('中').unwrap().starts_with("zhōng"));
-    let (chars, phrases) = p.len();
+    let (chars, phrases) = p.counts();
     assert!(chars > 40_000 && phrases > 45_000, "{chars} {phrases}");
 }
 
