@@ -81,7 +81,8 @@ impl XttsEngine {
         Self::load_with(dir, device, vctts_xtts_text::FrontEnd::default())
     }
 
-    /// Load with a configured text front end (a pinyin converter enables Chinese).
+    /// Load with a configured text front end (e.g. dictionaries for Chinese or Japanese elsewhere
+    /// than under `$VCTTS_HOME/models`).
     pub fn load_with(dir: &Path, device: &Device, front: vctts_xtts_text::FrontEnd) -> Result<Self> {
         let model = XttsModel::load(dir, device)?;
         let text = TextFrontEnd::from_file_with(&dir.join("vocab.json"), front)?;
@@ -150,6 +151,12 @@ impl XttsEngine {
         let requested = job.language.clone().unwrap_or_else(|| "en".into());
         let lang = normalize_language(&requested);
         if !self.info.languages.contains(&lang) {
+            // A language of the model whose text data (Chinese or Japanese dictionaries) was missing at load:
+            // say what to install; accept it if it has been installed since.
+            if self.model.config.supports(&lang) {
+                self.text.check(&lang)?;
+                return Ok(lang);
+            }
             return Err(EngineError::UnsupportedLanguage { requested, available: self.info.languages.clone() });
         }
         Ok(lang)

@@ -13,23 +13,30 @@ pub struct TextFrontEnd {
 }
 
 impl TextFrontEnd {
-    /// The release `vocab.json` with the default front end (no pinyin converter: Chinese is off).
+    /// The release `vocab.json` with the default front end (Chinese and Japanese dictionaries read
+    /// from `$VCTTS_HOME/models` when installed).
     pub fn from_file(file: &Path) -> Result<Self> {
         Self::from_file_with(file, FrontEnd::default())
     }
 
-    /// With a configured front end (e.g. `FrontEnd::new().with_pinyin(..)` for Chinese).
+    /// With a configured front end (e.g. `FrontEnd::new().with_pinyin_dictionary(dir)` for Chinese).
     pub fn from_file_with(file: &Path, front: FrontEnd) -> Result<Self> {
         vctts_xtts_text::warm_up();
         Ok(Self { tokenizer: XttsTokenizer::from_file(file)?.with_front_end(front) })
     }
 
     /// Whether `lang` (any accepted code) is in this vocabulary and the front end can prepare
-    /// text for it (Chinese needs a pinyin converter, Japanese the UniDic-lite dictionary from
-    /// scripts/setup.d/60-unidic-lite.sh). Loads nothing: the dictionary is read on the first
-    /// Japanese request.
+    /// text for it (Chinese needs the pypinyin dictionaries from scripts/setup.d/61-pypinyin.sh,
+    /// Japanese the UniDic-lite dictionary from scripts/setup.d/60-unidic-lite.sh). Loads nothing:
+    /// the dictionaries are read on the first request in their language.
     pub fn can_speak(&self, lang: &str) -> bool {
-        self.tokenizer.check_language(lang).is_ok()
+        self.check(lang).is_ok()
+    }
+
+    /// Like [`TextFrontEnd::can_speak`], with the reason when it cannot (e.g. a missing
+    /// dictionary, naming the setup script that installs it).
+    pub fn check(&self, lang: &str) -> Result<()> {
+        self.tokenizer.check_language(lang).map(|_| ())
     }
 
     /// Split `text` into sentences no longer than the language's limit (upstream `split_sentence`).

@@ -66,9 +66,10 @@ fn info_lists_presets_and_languages() {
     for l in ["en", "es", "fr", "de", "ru", "ko"] {
         assert!(info.languages.contains(&l.to_string()), "{l} missing from {:?}", info.languages);
     }
-    // Chinese needs a pinyin converter (none configured here); Japanese the UniDic-lite dictionary,
-    // listed when it is installed in $VCTTS_HOME
-    assert!(!info.languages.contains(&"zh".to_string()));
+    // Chinese needs the pypinyin dictionaries, Japanese the UniDic-lite dictionary: each listed when
+    // installed in $VCTTS_HOME
+    let zh_installed = vctts_xtts_text::FrontEnd::new().check_language(vctts_xtts_text::Language::ZhCn).is_ok();
+    assert_eq!(info.languages.contains(&"zh".to_string()), zh_installed, "{:?}", info.languages);
     let ja_installed = vctts_xtts_text::FrontEnd::new().check_language(vctts_xtts_text::Language::Ja).is_ok();
     assert_eq!(info.languages.contains(&"ja".to_string()), ja_installed, "{:?}", info.languages);
     let ids: Vec<&str> = info.voices.iter().map(|v| v.id.as_str()).collect();
@@ -243,4 +244,63 @@ fn long_text_is_split_not_refused() {
     let words = "word ".repeat(1000);
     let plan = engine().plan(&words, "en").unwrap();
     assert!(plan.len() >= 20 && plan.iter().all(|ids| ids.len() < 402));
+}
+
+/// `$VCTTS_HOME/models/pypinyin`, `VCTTS_HOME` defaulting to the workspace's `.vctts`.
+fn pinyin_dir() -> PathBuf {
+    let home = match std::env::var_os("VCTTS_HOME") {
+        Some(h) if !h.is_empty() => PathBuf::from(h),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.vctts"),
+    };
+    home.join("models/pypinyin")
+}
+
+/// The tiny model reading Chinese with the installed pypinyin dictionaries; None (skip) when they are
+/// not installed, unless `VCTTS_REQUIRE_MODELS=1`.
+fn chinese_engine() -> Option<&'static XttsEngine> {
+    static E: OnceLock<Option<XttsEngine>> = OnceLock::new();
+    E.get_or_init(|| {
+        let front = vctts_xtts_text::FrontEnd::new().with_pinyin_dictionary(pinyin_dir());
+        if let Err(e) = front.pinyin() {
+            if std::env::var("VCTTS_REQUIRE_MODELS").is_ok_and(|v| v == "1") {
+                panic!("{e} (VCTTS_REQUIRE_MODELS=1; run scripts/setup.d/61-pypinyin.sh)");
+            }
+            eprintln!("SKIPPED: {e}");
+            return None;
+        }
+        Some(XttsEngine::load_with(&fixtures().join("tiny"), &Device::Cpu, front).expect("tiny model loads"))
+    })
+    .as_ref()
+}
+
+/// With the pypinyin dictionaries Chinese is listed, `zh`, `zh-cn` and `zh-CN` give upstream's token
+/// ids (recorded by the reference tokenizer), and greedy synthesis gives upstream's audio.
+#[test]
+fn chinese_matches_upstream_with_the_pinyin_dictionaries() {
+    let Some(e) = chinese_engine() else { return };
+    assert!(e.info().languages.contains(&"zh".to_string()), "{:?}", e.info().languages);
+    let text = "你好，世界。";
+    let m = candle_core::safetensors::load(fixtures().join("e2e.safetensors"), &Device::Cpu).unwrap();
+    let want: Vec<u32> =
+        m["zh.text_ids"].flatten_all().unwrap().to_vec1::<i64>().unwrap().iter().map(|&v| v as u32).collect();
+    for lang in ["zh", "zh-cn", "zh-CN"] {
+        assert_eq!(e.plan(text, lang).unwrap(), std::slice::from_ref(&want), "{lang}");
+    }
+    let chunks = run(e, &greedy_job(text, "zh-cn", Voice::Preset("tiny-low".into()), 0)).unwrap();
+    let d = max_abs(&chunks.concat(), &safetensor("e2e.safetensors", "zh.wav"));
+    assert!(d < 1e-3, "{d}");
+}
+
+/// Without the dictionaries Chinese is not listed, and a Chinese request says what to install.
+#[test]
+fn chinese_without_the_pinyin_dictionaries_names_the_setup_script() {
+    let front =
+        vctts_xtts_text::FrontEnd::new().with_pinyin_dictionary(std::env::temp_dir().join("vctts-no-such-pypinyin"));
+    let e = XttsEngine::load_with(&fixtures().join("tiny"), &Device::Cpu, front).unwrap();
+    assert!(!e.info().languages.contains(&"zh".to_string()));
+    assert!(e.info().languages.contains(&"en".to_string()));
+    match run(&e, &greedy_job("你好。", "zh-cn", Voice::Preset("tiny-low".into()), 0)) {
+        Err(EngineError::ModelFiles(m)) => assert!(m.contains("scripts/setup.sh") && m.contains("61-pypinyin"), "{m}"),
+        other => panic!("expected ModelFiles, got {other:?}"),
+    }
 }

@@ -25,34 +25,49 @@ fn known_deviation(text: &str) -> Option<&'static str> {
     None
 }
 
-/// Languages whose front end this crate cannot yet reproduce, with the reason (reported, not hidden).
-fn known_gap(lang: &str, japanese: bool) -> Option<&'static str> {
+/// Languages whose data is not installed here, with the reason (reported, not hidden).
+fn known_gap(lang: &str, installed: Installed) -> Option<&'static str> {
     match lang {
-        "ja" if !japanese => Some("the Japanese dictionary is not installed (scripts/setup.d/60-unidic-lite.sh)"),
-        "zh" | "zh-cn" => Some("no pypinyin-compatible converter wired in yet (cleaners checked separately)"),
+        "ja" if !installed.japanese => {
+            Some("the Japanese dictionary is not installed (scripts/setup.d/60-unidic-lite.sh)")
+        }
+        "zh" | "zh-cn" if !installed.chinese => Some(
+            "the pypinyin dictionaries are not installed (scripts/setup.d/61-pypinyin.sh; cleaners checked separately)",
+        ),
         _ => None,
     }
 }
 
-/// A front end reading Japanese with the dictionary in `$VCTTS_HOME/models/unidic-lite` (`VCTTS_HOME`
-/// defaulting to the workspace's `.vctts`), and whether that dictionary loads. Without it Japanese cases are
-/// skipped, or the test fails when `VCTTS_REQUIRE_MODELS=1`.
-fn front_end() -> (FrontEnd, bool) {
+#[derive(Clone, Copy)]
+struct Installed {
+    japanese: bool,
+    chinese: bool,
+}
+
+/// A front end reading Japanese with the dictionary in `$VCTTS_HOME/models/unidic-lite` and Chinese with the
+/// pypinyin dictionaries in `$VCTTS_HOME/models/pypinyin` (`VCTTS_HOME` defaulting to the workspace's
+/// `.vctts`), and which of them load. Without them their cases are skipped, or the test fails when
+/// `VCTTS_REQUIRE_MODELS=1`.
+fn front_end() -> (FrontEnd, Installed) {
     let home = match std::env::var_os("VCTTS_HOME") {
         Some(h) if !h.is_empty() => PathBuf::from(h),
         _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.vctts"),
     };
-    let front = FrontEnd::new().with_japanese_dictionary(home.join("models/unidic-lite"));
-    match front.japanese() {
-        Ok(_) => (front, true),
-        Err(e) if std::env::var("VCTTS_REQUIRE_MODELS").is_ok_and(|v| v == "1") => {
-            panic!("{e} (VCTTS_REQUIRE_MODELS=1; run scripts/setup.d/60-unidic-lite.sh)")
-        }
+    let front = FrontEnd::new()
+        .with_japanese_dictionary(home.join("models/unidic-lite"))
+        .with_pinyin_dictionary(home.join("models/pypinyin"));
+    let require = std::env::var("VCTTS_REQUIRE_MODELS").is_ok_and(|v| v == "1");
+    let usable = |what: &str, script: &str, r: Result<(), vctts_engine::EngineError>| match r {
+        Ok(()) => true,
+        Err(e) if require => panic!("{e} (VCTTS_REQUIRE_MODELS=1; run scripts/setup.d/{script})"),
         Err(e) => {
-            eprintln!("SKIPPING Japanese cases: {e}");
-            (front, false)
+            eprintln!("SKIPPING {what} cases: {e}");
+            false
         }
-    }
+    };
+    let japanese = usable("Japanese", "60-unidic-lite.sh", front.japanese().map(|_| ()));
+    let chinese = usable("Chinese", "61-pypinyin.sh", front.pinyin().map(|_| ()));
+    (front, Installed { japanese, chinese })
 }
 
 #[test]
@@ -108,14 +123,14 @@ fn preprocess_and_ids_match_python() {
     let fx = fixture("cases.json");
     let vocab = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vocab.json");
     let tok = XttsTokenizer::from_file(&vocab).unwrap();
-    let (front, japanese) = front_end();
+    let (front, installed) = front_end();
     let mut failures = Vec::new();
     let mut gaps: BTreeMap<&str, usize> = BTreeMap::new();
     let cases = fx["cases"].as_array().unwrap();
     for case in cases {
         let lang = case["lang"].as_str().unwrap();
         let text = case["text"].as_str().unwrap();
-        if let Some(reason) = known_gap(lang, japanese) {
+        if let Some(reason) = known_gap(lang, installed) {
             *gaps.entry(reason).or_default() += 1;
             continue;
         }
