@@ -193,12 +193,7 @@ fn decode_untrusted(bytes: &[u8], limits: &DecodeLimits) -> Result<AudioClip, Au
         return Err(AudioError::TooLarge { got: bytes.len(), max: limits.max_bytes });
     }
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), MediaSourceStreamOptions::default());
-    let probed = match probe().format(
-        &Hint::new(),
-        mss,
-        &FormatOptions::default(),
-        &MetadataOptions::default(),
-    ) {
+    let probed = match probe().format(&Hint::new(), mss, &FormatOptions::default(), &MetadataOptions::default()) {
         Ok(p) => p,
         // A WAV file the reader rejects: header only (no samples) or a damaged header.
         Err(_) if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE" => {

@@ -2,7 +2,7 @@
 //! sentence splitting, the Mandarin front end, FastSpeech2 + MB-MelGAN, streaming.
 //!
 //! ```text
-//! cargo run --release -p vctts-piper --example zh_bench [-- --rounds 3]
+//! cargo run --release -p vctts-piper --example piper_zh_bench [-- --rounds 3]
 //! ```
 
 use std::ops::ControlFlow;
