@@ -56,6 +56,16 @@ const TEXTS: &[&str] = &[
     "Numbers such as twenty three and one hundred are read aloud. So are short abbreviations.",
 ];
 
+/// Mandarin texts for `--language zh` (everyday sentences with numbers and polyphones).
+const ZH_TEXTS: &[&str] = &[
+    "今天天气很好，我们去公园散步吧。下午三点半在门口见面。",
+    "这家银行的行长说，利率从百分之三点五降到了百分之三。",
+    "请把这份报告在星期五之前发给张经理和李老师。",
+    "网关把每个请求转发给一个工作节点，每个节点运行一个引擎。",
+    "他长得很高，还觉得自己长大了，其实才十二岁。",
+    "火车从北京到上海大约需要四个半小时，票价五百五十三元。",
+];
+
 /// Sum and count of a Prometheus histogram/summary, over all label sets.
 fn metric_sum_count(text: &str, name: &str) -> (f64, f64) {
     let (mut sum, mut count) = (0.0, 0.0);
@@ -148,7 +158,8 @@ pub async fn run(a: Args) -> Result<()> {
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(600)).build()?;
     let body = |i: usize| {
-        let mut b = json!({"text": TEXTS[i % TEXTS.len()], "stream": true, "engine": a.engine});
+        let texts = if a.language.as_deref().is_some_and(|l| l.starts_with("zh")) { ZH_TEXTS } else { TEXTS };
+        let mut b = json!({"text": texts[i % texts.len()], "stream": true, "engine": a.engine});
         if let Some(v) = &a.voice {
             b["voice_id"] = json!(v);
         }
