@@ -2,7 +2,7 @@
 //! converter at its real (published V2) size and random weights, and peak RSS.
 //!
 //! ```text
-//! cargo run --release -p vctts-model-openvoice --example openvoice_bench -- [--base default|tone] [--rounds N] [--ref FILE]
+//! cargo run --release -p vctts-model-openvoice --example openvoice_bench -- [--base default(piper)|tone] [--rounds N] [--ref FILE]
 //! ```
 //!
 //! `--base default` (the default when this build has one) uses the default base
@@ -73,10 +73,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let rounds: usize = arg("--rounds").and_then(|v| v.parse().ok()).unwrap_or(3);
-    let base_choice = arg("--base").unwrap_or_else(|| if DEFAULT_BASE.is_some() { "default" } else { "tone" }.into());
+    let base_choice = arg("--base").unwrap_or_else(|| "default".into());
     let base_kind: EngineKind = match base_choice.as_str() {
         "tone" => tone::KIND,
-        "default" => DEFAULT_BASE.expect("this build has no default base engine; use --base tone"),
+        // The base the vctts binary gives OpenVoice: the default engine, piper.
+        "default" | "piper" => DEFAULT_BASE.unwrap_or(vctts_piper::KIND),
         other => panic!("unknown --base {other}"),
     };
     let base_spec = ModelSpec {

@@ -6,6 +6,7 @@
 //! cargo build --release -p vctts --features test-engine --bins --examples
 //! target/release/examples/ws_clients                 # 1000 clients, 3 rounds
 //! target/release/examples/ws_clients --clients 2000 --requests 3000 --rounds 5
+//! target/release/examples/ws_clients --delay-ms 100 --requests 400   # an engine that takes 100 ms
 //! ```
 //!
 //! It starts `target/release/vctts` (or `$VCTTS_BIN`) as a gateway and two
@@ -29,10 +30,12 @@ struct Args {
     requests: usize,
     concurrency: usize,
     rounds: usize,
+    /// The tone engine's pause per sentence, standing in for a real engine's compute.
+    delay_ms: u64,
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { clients: 1000, requests: 2000, concurrency: 4, rounds: 3 };
+    let mut a = Args { clients: 1000, requests: 2000, concurrency: 4, rounds: 3, delay_ms: 0 };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
@@ -42,6 +45,7 @@ fn parse_args() -> Args {
             "--requests" => a.requests = v(),
             "--concurrency" => a.concurrency = v().max(1),
             "--rounds" => a.rounds = v().max(1),
+            "--delay-ms" => a.delay_ms = v() as u64,
             other => usage(other),
         }
         i += 2;
@@ -50,7 +54,7 @@ fn parse_args() -> Args {
 }
 
 fn usage(bad: &str) -> ! {
-    eprintln!("bad argument `{bad}`\nusage: ws_clients [--clients N] [--requests N] [--concurrency N] [--rounds N]");
+    eprintln!("bad argument `{bad}`\nusage: ws_clients [--clients N] [--requests N] [--concurrency N] [--rounds N] [--delay-ms N]");
     std::process::exit(2)
 }
 
@@ -120,7 +124,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// `n` synthesis requests, `concurrency` at a time; latencies in ms.
-async fn load(http: &reqwest::Client, url: &str, n: usize, concurrency: usize) -> (Vec<f64>, Duration) {
+async fn load(http: &reqwest::Client, url: &str, n: usize, concurrency: usize, delay_ms: u64) -> (Vec<f64>, Duration) {
     let next = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
@@ -133,7 +137,8 @@ async fn load(http: &reqwest::Client, url: &str, n: usize, concurrency: usize) -
                 if i >= n {
                     return lat;
                 }
-                let body = json!({"text": format!("Benchmark sentence number {i}, with a few words."), "seed": i});
+                let body = json!({"text": format!("Benchmark sentence number {i}, with a few words."), "seed": i,
+                                  "options": {"delay_ms": delay_ms}});
                 let t = Instant::now();
                 let r = http.post(format!("{url}/api/synthesize")).json(&body).send().await;
                 match r {
@@ -352,7 +357,7 @@ async fn main() {
         load_avg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     eprintln!("warming up");
-    let _ = load(&http, &url, 300, args.concurrency).await;
+    let _ = load(&http, &url, 300, args.concurrency, args.delay_ms).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     println!();
@@ -366,7 +371,7 @@ async fn main() {
     for round in 1..=args.rounds {
         // Without clients.
         let before = rss_mib(gw_pid);
-        let (lat, took) = load(&http, &url, args.requests, args.concurrency).await;
+        let (lat, took) = load(&http, &url, args.requests, args.concurrency, args.delay_ms).await;
         base_all.extend(&lat);
         let a = stats(lat, took);
         println!(
@@ -388,7 +393,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let with = rss_mib(gw_pid);
         let m0 = ws.messages.load(Ordering::Relaxed);
-        let (lat, took) = load(&http, &url, args.requests, args.concurrency).await;
+        let (lat, took) = load(&http, &url, args.requests, args.concurrency, args.delay_ms).await;
         with_all.extend(&lat);
         let b = stats(lat, took);
         let msgs = (ws.messages.load(Ordering::Relaxed) - m0) as f64 / args.clients as f64;
