@@ -182,6 +182,11 @@ impl Db {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // A 256 KiB page cache instead of SQLite's 2 MiB: the OS page cache
+            // already holds the file, and the private copy was most of the
+            // gateway's RSS growth in the soak (+3.1 -> +1.7 MiB over 5 min);
+            // routing with 10,000 voices is unchanged (BENCHMARKS.md).
+            conn.pragma_update(None, "cache_size", -256)?;
             conn.execute_batch(SCHEMA)?;
             Ok(())
         };
