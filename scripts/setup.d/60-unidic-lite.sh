@@ -17,12 +17,9 @@ log() { echo "[60-unidic-lite] $*"; }
 
 VERSION="1.0.8"
 SHA256="db9d4572d9fdd4d00a97949d4b0741ec480ee05a7e7e2e32f547500dae27b245"
-VCTTS_HOME="${VCTTS_HOME:-./.vctts}"
-mkdir -p "$VCTTS_HOME"
-VCTTS_HOME="$(cd "$VCTTS_HOME" && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/../setup-lib.sh"
+setup_home
 DEST="$VCTTS_HOME/models/unidic-lite"
-CACHE="$VCTTS_HOME/cache/pip"
-PY="${PYTHON:-python3}"
 STAMP="$DEST/.installed-unidic-lite-$VERSION"
 NEEDED=(sys.dic matrix.bin char.bin unk.dic dicrc COPYING BSD)
 
@@ -37,17 +34,10 @@ if present; then
     exit 0
 fi
 
-mkdir -p "$CACHE" "$(dirname "$DEST")"
-SDIST="$CACHE/unidic-lite-$VERSION.tar.gz"
-if [[ ! -f "$SDIST" ]]; then
-    log "downloading unidic-lite==$VERSION from PyPI (47 MB)"
-    "$PY" -m pip download --quiet --disable-pip-version-check --no-deps --no-binary=:all: -d "$CACHE" \
-        "unidic-lite==$VERSION"
-fi
-if ! echo "$SHA256  $SDIST" | sha256sum -c --quiet - >/dev/null 2>&1; then
-    echo "[60-unidic-lite] error: checksum mismatch for $SDIST; delete it and rerun" >&2
-    exit 1
-fi
+mkdir -p "$(dirname "$DEST")"
+# 47 MB, published as a source archive only.
+pypi_fetch 60-unidic-lite "unidic-lite-$VERSION.tar.gz" "unidic-lite==$VERSION" "$SHA256" --no-binary=:all:
+SDIST="$FETCHED"
 
 TMP="$DEST.tmp.$$"
 rm -rf "$TMP"

@@ -22,12 +22,9 @@ log() { echo "[61-pypinyin] $*"; }
 VERSION="0.55.0"
 WHEEL_NAME="pypinyin-$VERSION-py2.py3-none-any.whl"
 SHA256="d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f"
-VCTTS_HOME="${VCTTS_HOME:-./.vctts}"
-mkdir -p "$VCTTS_HOME"
-VCTTS_HOME="$(cd "$VCTTS_HOME" && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/../setup-lib.sh"
+setup_home
 DEST="$VCTTS_HOME/models/pypinyin"
-CACHE="$VCTTS_HOME/cache/pip"
-PY="${PYTHON:-python3}"
 STAMP="$DEST/.installed-pypinyin-$VERSION"
 NEEDED=(pinyin_dict.txt phrases_dict.txt LICENSE.txt)
 
@@ -42,17 +39,9 @@ if present; then
     exit 0
 fi
 
-mkdir -p "$CACHE" "$(dirname "$DEST")"
-WHEEL="$CACHE/$WHEEL_NAME"
-if [[ ! -f "$WHEEL" ]]; then
-    log "downloading pypinyin==$VERSION from PyPI (0.8 MB)"
-    "$PY" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: -d "$CACHE" \
-        "pypinyin==$VERSION"
-fi
-if ! echo "$SHA256  $WHEEL" | sha256sum -c --quiet - >/dev/null 2>&1; then
-    echo "[61-pypinyin] error: checksum mismatch for $WHEEL; delete it and rerun" >&2
-    exit 1
-fi
+mkdir -p "$(dirname "$DEST")"
+pypi_fetch 61-pypinyin "$WHEEL_NAME" "pypinyin==$VERSION" "$SHA256" --only-binary=:all:
+WHEEL="$FETCHED"
 
 TMP="$DEST.tmp.$$"
 rm -rf "$TMP"

@@ -12,6 +12,16 @@ mod handle;
 pub mod tone;
 
 pub use error::EngineError;
+
+/// Where `scripts/setup.sh` installs models, voices and libraries: `$VCTTS_HOME`,
+/// default `./.vctts` (relative to the working directory). Every engine looks
+/// for its default files under it.
+pub fn vctts_home() -> std::path::PathBuf {
+    match std::env::var_os("VCTTS_HOME") {
+        Some(v) if !v.is_empty() => std::path::PathBuf::from(v),
+        _ => std::path::PathBuf::from(".vctts"),
+    }
+}
 pub use handle::{EngineHandle, SynthesisStream};
 
 use std::ops::ControlFlow;

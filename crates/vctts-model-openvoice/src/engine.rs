@@ -80,24 +80,20 @@ fn load(spec: &ModelSpec) -> Result<Box<dyn Engine>, EngineError> {
     Ok(Box::new(OpenVoiceEngine::load(spec, base, &base_spec)?))
 }
 
-fn vctts_home() -> PathBuf {
-    std::env::var_os("VCTTS_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vctts"))
-}
-
 /// Where the base engine's files are: `$VCTTS_OPENVOICE_BASE_DIR`, else
 /// `$VCTTS_HOME/voices/<base>` (`VCTTS_HOME` defaults to `./.vctts`).
 pub fn default_base_dir(base_name: &str) -> PathBuf {
     if let Some(d) = std::env::var_os("VCTTS_OPENVOICE_BASE_DIR") {
         return PathBuf::from(d);
     }
-    vctts_home().join("voices").join(base_name)
+    vctts_engine::vctts_home().join("voices").join(base_name)
 }
 
 /// Where the converter is when no `--model-dir` is given:
 /// `$VCTTS_HOME/voices/openvoice` (holding `converter/config.json` and
 /// `converter/checkpoint.pth`).
 pub fn default_model_dir() -> PathBuf {
-    vctts_home().join("voices").join(ENGINE_NAME)
+    vctts_engine::vctts_home().join("voices").join(ENGINE_NAME)
 }
 
 /// A voice profile's payload (`VoiceProfile::data`, JSON).

@@ -27,13 +27,7 @@ use vctts_engine::EngineError;
 /// The ONNX Runtime version the setup script installs (PyPI `onnxruntime`).
 pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
 
-/// `$VCTTS_HOME`, default `./.vctts` (relative to the working directory).
-pub fn vctts_home() -> PathBuf {
-    match std::env::var_os("VCTTS_HOME") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(".vctts"),
-    }
-}
+pub use vctts_engine::vctts_home;
 
 /// Where the ONNX Runtime shared library is: `ORT_DYLIB_PATH` if set, else the
 /// newest `libonnxruntime.so*` in `$VCTTS_HOME/lib`.

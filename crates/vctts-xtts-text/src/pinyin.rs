@@ -36,11 +36,7 @@ const SETUP_HINT: &str = "run scripts/setup.d/61-pypinyin.sh (or scripts/setup.s
 
 /// `$VCTTS_HOME/models/pypinyin` (`VCTTS_HOME` defaults to `./.vctts`).
 pub fn default_dictionary_dir() -> PathBuf {
-    let home = match std::env::var_os("VCTTS_HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => PathBuf::from(".vctts"),
-    };
-    home.join("models").join("pypinyin")
+    vctts_engine::vctts_home().join("models").join("pypinyin")
 }
 
 /// pypinyin's `RE_HANS` character class: the characters it looks up (everything else passes through).

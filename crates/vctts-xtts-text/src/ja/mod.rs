@@ -23,11 +23,7 @@ pub const DICTIONARY_FILES: [&str; 4] = ["sys.dic", "unk.dic", "char.bin", "matr
 
 /// `$VCTTS_HOME/models/unidic-lite` (`VCTTS_HOME` defaults to `./.vctts`).
 pub fn default_dictionary_dir() -> PathBuf {
-    let home = match std::env::var_os("VCTTS_HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => PathBuf::from(".vctts"),
-    };
-    home.join("models").join("unidic-lite")
+    vctts_engine::vctts_home().join("models").join("unidic-lite")
 }
 
 /// cutlet (Hepburn, foreign spellings, ASCII only) over a loaded dictionary.

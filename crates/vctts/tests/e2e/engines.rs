@@ -75,9 +75,7 @@ async fn xtts_worker_clones_a_voice_made_through_the_gateway() {
     let zh =
         json!({"engine": "xtts", "text": "你好，世界。", "language": "zh-cn", "voice_id": voice, "options": greedy});
     let (s, _, body) = c.synth(zh).await;
-    let pinyin_installed = std::path::Path::new(&std::env::var("VCTTS_HOME").unwrap_or_else(|_| fixture("../.vctts")))
-        .join("models/pypinyin")
-        .is_dir();
+    let pinyin_installed = std::path::Path::new(&vctts_home()).join("models/pypinyin").is_dir();
     if pinyin_installed {
         assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
         assert!(wav_samples(&body).1.len() > 1000);
@@ -89,12 +87,17 @@ async fn xtts_worker_clones_a_voice_made_through_the_gateway() {
     assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
 }
 
+/// `$VCTTS_HOME`, default `.vctts` at the workspace root (tests run in the crate folder).
+fn vctts_home() -> String {
+    std::env::var("VCTTS_HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| fixture("../.vctts"))
+}
+
 /// `$VCTTS_HOME` as scripts/setup.sh filled it (default: `.vctts` at the
 /// workspace root), or `None` (test skipped) when the default voice is not
 /// installed there. With `VCTTS_REQUIRE_MODELS=1` (scripts/test.sh, CI) a
 /// missing install fails the test instead.
 fn installed_home() -> Option<String> {
-    let home = std::env::var("VCTTS_HOME").unwrap_or_else(|_| fixture("../.vctts"));
+    let home = vctts_home();
     let voice = std::path::Path::new(&home).join("voices/piper/en_US-joe-medium.onnx");
     if voice.is_file() {
         return Some(home);
