@@ -11,4 +11,4 @@ if [ -f .vctts/env ]; then
   . .vctts/env
 fi
 cargo build --release -p vctts
-exec target/release/vctts standalone "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/vctts" standalone "$@"
