@@ -178,6 +178,9 @@ pub fn rotating_writer(
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// How often queued histogram samples are folded into their buckets.
+pub const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Install the process-wide Prometheus recorder (idempotent) and return its handle.
 pub fn metrics_handle() -> PrometheusHandle {
     PROMETHEUS
@@ -192,6 +195,17 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Another recorder may already be installed (tests in one process): keep ours usable anyway.
             let _ = metrics::set_global_recorder(recorder);
+            // Histogram samples wait in a queue until they are folded into their buckets, which
+            // only a scrape or an upkeep does: without this, a gateway nobody scrapes kept every
+            // request's latency samples (16 bytes each, measured: over 1 GB an hour at 10,000 requests/s).
+            let h = handle.clone();
+            let spawned = std::thread::Builder::new().name("vctts-metrics".into()).spawn(move || loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                h.run_upkeep();
+            });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start the metrics upkeep thread: {e}");
+            }
             handle
         })
         .clone()
