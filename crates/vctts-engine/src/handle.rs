@@ -32,6 +32,17 @@ impl SynthesisStream {
         self.chunks.recv().await
     }
 
+    /// A chunk the engine has already made, without waiting: `Ready(Some)`,
+    /// `Ready(None)` once the engine has finished, `Pending` while it works on.
+    pub fn try_next_chunk(&mut self) -> std::task::Poll<Option<AudioChunk>> {
+        use tokio::sync::mpsc::error::TryRecvError;
+        match self.chunks.try_recv() {
+            Ok(c) => std::task::Poll::Ready(Some(c)),
+            Err(TryRecvError::Empty) => std::task::Poll::Pending,
+            Err(TryRecvError::Disconnected) => std::task::Poll::Ready(None),
+        }
+    }
+
     /// The engine's result (statistics or error). Call after `next_chunk` returned `None`.
     pub async fn finish(&mut self) -> Result<SynthStats, EngineError> {
         match self.done.take() {

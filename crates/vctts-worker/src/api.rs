@@ -132,7 +132,7 @@ fn start_job(w: &Worker, job: SynthesisJob) -> Result<SynthesisStream, HttpError
         .map_err(|e| HttpError(ApiError::unavailable(e.error_type(), format!("this node is {}: {e}", w.status()))))?;
     let stream = handle.synthesize(job)?;
     w.requests_total.fetch_add(1, Ordering::Relaxed);
-    w.changed.notify_one();
+    w.load_changed.notify_one();
     Ok(stream)
 }
 
@@ -168,7 +168,21 @@ async fn internal_synthesize(
     let body = async_stream::stream! {
         if let Some(chunk) = first {
             push_audio_frame(&mut head, &chunk.samples);
-            yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(std::mem::take(&mut head)));
+            // Audio the engine has already made joins the first write; an engine that has
+            // finished by now (short texts, fast engines) answers in one write with its end.
+            let mut ended = false;
+            while let std::task::Poll::Ready(next) = stream.try_next_chunk() {
+                match next {
+                    Some(chunk) => push_audio_frame(&mut head, &chunk.samples),
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if !ended {
+                yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(std::mem::take(&mut head)));
+            }
             while let Some(chunk) = stream.next_chunk().await {
                 let mut frame = Vec::new();
                 push_audio_frame(&mut frame, &chunk.samples);

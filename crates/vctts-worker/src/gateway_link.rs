@@ -99,12 +99,21 @@ pub(crate) async fn register_at_startup(w: &Arc<Worker>) -> anyhow::Result<()> {
     }
 }
 
-/// Heartbeat every interval and at once on state changes; re-register when
+/// Shortest time between two heartbeats sent because requests started. The
+/// gateway routes by its own count of requests in flight; heartbeats carry
+/// the node's own load (its direct clients too) for the status page. One per
+/// request would double the gateway's work and cost the worker a /proc read
+/// per request.
+pub(crate) const LOAD_REPORT_MIN: Duration = Duration::from_secs(1);
+
+/// Heartbeat every interval and at once on state changes (load changes at
+/// most every [`LOAD_REPORT_MIN`]); re-register when
 /// the gateway forgot us (it restarted); retry quickly while it is down.
 pub(crate) async fn heartbeat_loop(w: Arc<Worker>) {
     let mut registered = true;
     let mut failing_since: Option<Instant> = None;
     loop {
+        let sent = tokio::time::Instant::now();
         if w.is_removed() {
             tracing::info!(
                 "removed from the cluster by the gateway: heartbeats stopped (restart the worker to rejoin)"
@@ -172,6 +181,10 @@ pub(crate) async fn heartbeat_loop(w: Arc<Worker>) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = w.changed.notified() => {}
+            _ = async {
+                w.load_changed.notified().await;
+                tokio::time::sleep_until(sent + LOAD_REPORT_MIN).await;
+            } => {}
         }
     }
 }

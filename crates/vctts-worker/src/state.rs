@@ -44,6 +44,9 @@ pub struct Worker {
     stopping: AtomicBool,
     /// Wakes the heartbeat loop at once on a state change.
     pub(crate) changed: Notify,
+    /// A request started: report the new load soon, at most every
+    /// [`LOAD_REPORT_MIN`](crate::gateway_link::LOAD_REPORT_MIN).
+    pub(crate) load_changed: Notify,
     pub(crate) http: reqwest::Client,
     proc: Mutex<ProcStat>,
     heartbeat_secs: AtomicU64,
@@ -86,6 +89,7 @@ impl Worker {
             removed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             changed: Notify::new(),
+            load_changed: Notify::new(),
             http,
             proc: Mutex::new(ProcStat::new()),
             heartbeat_secs: AtomicU64::new(10),
