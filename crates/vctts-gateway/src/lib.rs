@@ -54,6 +54,9 @@ pub struct GatewayConfig {
     pub openai_voices: std::collections::BTreeMap<String, String>,
     /// API keys for the `/v1` routes (`None`: open).
     pub api_keys: Option<Arc<api::openai::ApiKeys>>,
+    /// Threads serving connections: the caller's runtime plus `threads - 1`
+    /// threads with a runtime of their own (see [`vctts_http::serve_spread`]).
+    pub threads: usize,
 }
 
 impl Default for GatewayConfig {
@@ -80,6 +83,7 @@ impl Default for GatewayConfig {
             engines: Vec::new(),
             openai_voices: Default::default(),
             api_keys: None,
+            threads: 1,
         }
     }
 }
@@ -144,7 +148,12 @@ pub async fn start(
     let gw = Arc::new(Gateway {
         registry: registry::Registry::new(events.clone()),
         limiter: limits::Limiter::new(cfg.limits.clone()),
-        upstream: upstream::Upstream::new(cfg.cluster_token.clone(), cfg.worker_timeout, cfg.stream_idle_timeout)?,
+        upstream: upstream::Upstream::new(
+            cfg.cluster_token.clone(),
+            cfg.worker_timeout,
+            cfg.stream_idle_timeout,
+            cfg.threads,
+        )?,
         stats: Stats::default(),
         jobs: jobs::Jobs::default(),
         events,
@@ -164,13 +173,12 @@ pub async fn start(
     tracing::info!(
         data_dir = %gw.cfg.data_dir.display(),
         default_engine = %gw.cfg.default_engine,
+        threads = gw.cfg.threads.max(1),
         "gateway listening on http://{addr} (status page /status, admin /admin, playground /playground)"
     );
+    let threads = gw.cfg.threads;
     let server = tokio::spawn(async move {
-        let serve =
-            axum::serve(vctts_http::no_delay(listener), app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown);
-        if let Err(e) = serve.await {
+        if let Err(e) = vctts_http::serve_spread(listener, threads, app, shutdown).await {
             tracing::error!("gateway server error: {e}");
         }
     });

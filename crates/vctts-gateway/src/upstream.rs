@@ -135,7 +135,10 @@ async fn fill(
 
 #[derive(Clone)]
 pub struct Upstream {
-    http: reqwest::Client,
+    /// One client per serving thread ([`vctts_http::runtime_slot`]): a pooled
+    /// connection's I/O runs on the runtime that opened it, so sharing one
+    /// pool between threads would wake another thread on every request.
+    http: Vec<reqwest::Client>,
     /// Parsed `/internal/synthesize` URLs by node base URL (parsing one per
     /// request, IDNA host processing included, was ~2% of the gateway's CPU).
     synth_urls: Arc<RwLock<HashMap<String, reqwest::Url>>>,
@@ -183,14 +186,32 @@ async fn error_from(resp: reqwest::Response) -> UpstreamError {
 }
 
 impl Upstream {
-    pub fn new(token: Option<String>, first_timeout: Duration, idle_timeout: Duration) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .build()?;
+    /// `threads`: how many serving threads (runtimes) will call it.
+    pub fn new(
+        token: Option<String>,
+        first_timeout: Duration,
+        idle_timeout: Duration,
+        threads: usize,
+    ) -> anyhow::Result<Self> {
+        let http = (0..threads.max(1))
+            .map(|_| {
+                reqwest::Client::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(256)
+                    .tcp_nodelay(true)
+                    // Workers are cluster peers: an HTTP(S)_PROXY meant for the internet must not
+                    // carry gateway -> worker calls (and matching it cost CPU on every request).
+                    .no_proxy()
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { http, synth_urls: Default::default(), token, first_timeout, idle_timeout })
+    }
+
+    /// The client of the calling thread.
+    fn client(&self) -> &reqwest::Client {
+        &self.http[vctts_http::runtime_slot().min(self.http.len() - 1)]
     }
 
     fn synth_url(&self, base: &str) -> Result<reqwest::Url, UpstreamError> {
@@ -208,7 +229,7 @@ impl Upstream {
     }
 
     fn post(&self, url: impl reqwest::IntoUrl, request_id: &str) -> reqwest::RequestBuilder {
-        let rb = self.http.post(url).header("x-request-id", request_id);
+        let rb = self.client().post(url).header("x-request-id", request_id);
         match &self.token {
             Some(t) => rb.bearer_auth(t),
             None => rb,

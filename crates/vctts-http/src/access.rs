@@ -108,13 +108,50 @@ struct AccessLine {
 }
 
 impl AccessLine {
+    /// The body ended: hyper writes the response's last bytes right after
+    /// this poll. On a single-threaded runtime the line is written by a task
+    /// that runs once the connection's task yields, i.e. after the response
+    /// has gone out, so formatting and writing the line does not delay the
+    /// client. (On a work-stealing runtime another thread could pick that task
+    /// up, waking it; there the line is written at once.)
+    fn log_after_send(&mut self) {
+        let deferrable = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+        if !deferrable || self.logged {
+            return self.log(true);
+        }
+        let mut line = AccessLine {
+            method: self.method.clone(),
+            path: std::mem::take(&mut self.path),
+            status: self.status,
+            client_ip: self.client_ip,
+            node: self.node.take(),
+            start: self.start,
+            span: self.span.clone(),
+            quiet: self.quiet,
+            bytes: self.bytes,
+            logged: false,
+        };
+        // The latency logged is the time until the last byte was handed to hyper.
+        let elapsed = self.start.elapsed();
+        self.logged = true;
+        tokio::spawn(async move {
+            line.log_with(true, elapsed);
+        });
+    }
+
     fn log(&mut self, complete: bool) {
+        let elapsed = self.start.elapsed();
+        self.log_with(complete, elapsed);
+    }
+
+    fn log_with(&mut self, complete: bool, elapsed: std::time::Duration) {
         if self.logged {
             return;
         }
         self.logged = true;
         let _e = self.span.enter();
-        let latency_ms = (self.start.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+        let latency_ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
         let node = self.node.as_deref().unwrap_or("-");
         macro_rules! emit {
             ($lvl:expr) => {
@@ -152,8 +189,11 @@ pin_project_lite::pin_project! {
             let this = this.project();
             // hyper stops polling once `is_end_stream` holds; anything else
             // dropped early means the client went away or the stream failed.
-            let complete = http_body::Body::is_end_stream(&*this.inner);
-            this.line.log(complete);
+            if http_body::Body::is_end_stream(&*this.inner) {
+                this.line.log_after_send();
+            } else {
+                this.line.log(false);
+            }
         }
     }
 }
@@ -171,7 +211,7 @@ impl http_body::Body for LoggedBody {
                     this.line.bytes += d.len() as u64;
                 }
             }
-            Poll::Ready(None) => this.line.log(true),
+            Poll::Ready(None) => this.line.log_after_send(),
             Poll::Ready(Some(Err(_))) => this.line.log(false),
             Poll::Pending => {}
         }

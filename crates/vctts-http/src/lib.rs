@@ -5,12 +5,14 @@ mod client_ip;
 mod error;
 mod json;
 mod serve;
+mod spread;
 
 pub use access::{request_context, AccessLogConfig, RequestContext, RequestId, REQUEST_ID_HEADER};
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use error::{ErrorType, HttpError};
 pub use json::ApiJson;
 pub use serve::{bind, no_delay, shutdown_signal, BindError};
+pub use spread::{runtime_slot, serve_spread};
 
 /// `Authorization: Bearer <token>` from the headers, if present.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {

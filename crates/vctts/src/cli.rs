@@ -103,6 +103,10 @@ pub struct GatewayArgs {
     /// Where the database (voices, announcements, jobs) lives.
     #[arg(long, env = "VCTTS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Threads serving HTTP connections, each with its own event loop; a connection stays on
+    /// one thread (0 = one per CPU core).
+    #[arg(long, env = "VCTTS_SERVE_THREADS", default_value_t = 0)]
+    pub serve_threads: usize,
     /// Requests per minute for the whole gateway (0 = unlimited).
     #[arg(long, env = "VCTTS_GLOBAL_RPM", default_value_t = 1000)]
     pub global_rpm: u32,
