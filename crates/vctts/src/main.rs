@@ -12,12 +12,6 @@ use vctts_engine::ModelSpec;
 use vctts_gateway::{GatewayConfig, LimitsConfig};
 use vctts_worker::WorkerConfig;
 
-/// mimalloc instead of glibc's malloc: the gateway's per-request buffers
-/// (requests, 19 KB audio answers) made glibc trim and regrow its heap
-/// (`brk`, `madvise`, page faults: ~10% of the gateway's CPU under load).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match parse() {
         Ok(c) => c,
