@@ -104,7 +104,8 @@ pub struct GatewayArgs {
     #[arg(long, env = "VCTTS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Threads serving HTTP connections, each with its own event loop; a connection stays on
-    /// one thread (0 = one per CPU core).
+    /// one thread (0 = half the CPU cores, at least 1: the gateway usually shares its machine with
+    /// workers; on a machine of its own, one per core).
     #[arg(long, env = "VCTTS_SERVE_THREADS", default_value_t = 0)]
     pub serve_threads: usize,
     /// Requests per minute for the whole gateway (0 = unlimited).

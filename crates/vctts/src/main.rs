@@ -167,7 +167,9 @@ fn gateway_config(a: &GatewayArgs) -> anyhow::Result<GatewayConfig> {
         openai_voices: a.openai_voices.iter().cloned().collect(),
         api_keys,
         threads: match a.serve_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // Half the cores: on 2 cores shared with a worker and the clients, one serving thread
+            // gave 1.77x nginx's added latency at 32 connections where two gave 2.09x (BENCHMARKS.md).
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             n => n,
         },
     })
