@@ -156,7 +156,7 @@ async fn internal_synthesize(
     let start = StreamStart {
         sample_rate: stream.sample_rate,
         node_id: w.node_id.clone(),
-        model: w.model_info().map(|m| m.model).unwrap_or_default(),
+        model: w.model_name().unwrap_or_default(),
     };
     let engine = w.cfg.engine.name;
     let span = tracing::Span::current();

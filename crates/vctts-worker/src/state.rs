@@ -130,6 +130,14 @@ impl Worker {
         }
     }
 
+    /// The loaded model's name, without copying its voice and language lists.
+    pub fn model_name(&self) -> Option<String> {
+        match &*self.slot.read() {
+            ModelSlot::Ready(l) => Some(l.info.model.clone()),
+            _ => None,
+        }
+    }
+
     pub fn error_message(&self) -> Option<String> {
         match &*self.slot.read() {
             ModelSlot::Error(e) => Some(e.clone()),
