@@ -94,6 +94,7 @@ pub async fn request_context(State(ctx): State<Arc<RequestContext>>, mut req: Re
     resp.map(|body| Body::new(LoggedBody { inner: body, line }))
 }
 
+#[derive(Clone)]
 struct AccessLine {
     method: Method,
     path: String,
@@ -120,18 +121,7 @@ impl AccessLine {
         if !deferrable || self.logged {
             return self.log(true);
         }
-        let mut line = AccessLine {
-            method: self.method.clone(),
-            path: std::mem::take(&mut self.path),
-            status: self.status,
-            client_ip: self.client_ip,
-            node: self.node.take(),
-            start: self.start,
-            span: self.span.clone(),
-            quiet: self.quiet,
-            bytes: self.bytes,
-            logged: false,
-        };
+        let mut line = self.clone();
         // The latency logged is the time until the last byte was handed to hyper.
         let elapsed = self.start.elapsed();
         self.logged = true;

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     };
     // The gateway serves from single-threaded runtimes (one per --serve-threads), this thread's
     // included: a request then never wakes another thread. Workers and standalone keep the
-    // work-stealing runtime (engines, uploads and the gateway's own threads share it there).
+    // work-stealing runtime (in standalone the gateway's first serving slot shares it with the worker).
     let mut builder = match cli.command {
         Command::Gateway(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
