@@ -47,12 +47,14 @@ pub async fn bind(host: &str, port: u16, flag: &str) -> Result<TcpListener, Bind
 /// adds ~40 ms to a request on Linux.
 pub fn no_delay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
     use axum::serve::ListenerExt;
-    fn set(tcp: &mut tokio::net::TcpStream) {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
+    listener.tap_io(set_nodelay as fn(&mut tokio::net::TcpStream))
+}
+
+/// `TCP_NODELAY` on an accepted connection (see [`no_delay`]).
+pub(crate) fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("cannot set TCP_NODELAY: {e}");
     }
-    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -139,7 +139,7 @@ pub async fn serve_spread(
             _ = stop_wait.wait_for(|s| *s) => break,
             a = listener.accept() => a,
         };
-        let (tcp, peer) = match accepted {
+        let (mut tcp, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and the like: wait a moment instead of spinning.
@@ -148,9 +148,7 @@ pub async fn serve_spread(
                 continue;
             }
         };
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
+        crate::serve::set_nodelay(&mut tcp);
         let std = match tcp.into_std() {
             Ok(s) => s,
             Err(e) => {

@@ -35,7 +35,9 @@ async fn xtts_worker_clones_a_voice_made_through_the_gateway() {
         "--max-concurrency",
         "2",
     ];
-    let proc = Proc::spawn(&args, &c.tmp.path().join("x1.log"), &[]);
+    // The worker looks for the pinyin dictionary where this test does (its working directory differs).
+    let home = vctts_home();
+    let proc = Proc::spawn(&args, &c.tmp.path().join("x1.log"), &[("VCTTS_HOME", &home)]);
     c.workers.push(Worker { proc, node_id: "x1".into() });
     c.wait_node("x1", "ready", Duration::from_secs(60)).await;
 
