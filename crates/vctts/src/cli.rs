@@ -106,8 +106,8 @@ pub struct GatewayArgs {
     /// Threads serving HTTP connections, each with its own event loop; a connection stays on
     /// one thread (0 = half the CPU cores, at least 1: the gateway usually shares its machine with
     /// workers; on a machine of its own, one per core).
-    #[arg(long, env = "VCTTS_SERVE_THREADS", default_value_t = 0)]
-    pub serve_threads: usize,
+    #[arg(long, env = "VCTTS_SERVE_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub serve_threads: u16,
     /// Requests per minute for the whole gateway (0 = unlimited).
     #[arg(long, env = "VCTTS_GLOBAL_RPM", default_value_t = 1000)]
     pub global_rpm: u32,

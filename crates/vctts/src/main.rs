@@ -170,7 +170,7 @@ fn gateway_config(a: &GatewayArgs) -> anyhow::Result<GatewayConfig> {
             // Half the cores: on 2 cores shared with a worker and the clients, one serving thread
             // gave 1.77x nginx's added latency at 32 connections where two gave 2.09x (BENCHMARKS.md).
             0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
-            n => n,
+            n => n.into(),
         },
     })
 }

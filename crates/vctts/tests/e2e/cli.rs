@@ -64,6 +64,10 @@ fn bad_flag_values() {
     let (code, text) = run(&["gateway", "--log-rotate", "weekly"]);
     assert_ne!(code, 0);
     assert!(text.contains("weekly"), "{text}");
+    // Each serving thread is an OS thread with a runtime: the count is bounded.
+    let (code, text) = run(&["gateway", "--serve-threads", "5000"]);
+    assert_ne!(code, 0);
+    assert!(text.contains("--serve-threads") && text.contains("0..=1024"), "{text}");
     let dir = tempfile::tempdir().unwrap();
     let (code, text) = run(&[
         "gateway",
