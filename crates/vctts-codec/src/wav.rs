@@ -4,7 +4,7 @@
 //! `vctts_core::audio::wav_header` (sizes 0xFFFFFFFF, which players read as
 //! "until the end of the data"); a WAV made by `encode_all` has exact sizes.
 
-use crate::{to_i16, Codec, CodecError, Mode, Patch};
+use crate::{Codec, CodecError, Mode, Patch};
 use vctts_core::audio::wav_header;
 
 pub struct WavCodec {
@@ -32,10 +32,7 @@ impl WavCodec {
 impl Codec for WavCodec {
     fn push(&mut self, samples: &[f32], out: &mut Vec<u8>) -> Result<(), CodecError> {
         self.header(out);
-        out.reserve(samples.len() * 2);
-        for &x in samples {
-            out.extend_from_slice(&to_i16(x).to_le_bytes());
-        }
+        vctts_core::audio::extend_s16le(out, samples);
         self.data_bytes += samples.len() as u64 * 2;
         Ok(())
     }

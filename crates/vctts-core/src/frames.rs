@@ -68,9 +68,7 @@ pub fn push_audio_frame(out: &mut Vec<u8>, samples: &[f32]) {
     out.reserve(5 + samples.len() * 2);
     out.push(K_AUDIO);
     out.extend_from_slice(&((samples.len() * 2) as u32).to_le_bytes());
-    for &x in samples {
-        out.extend_from_slice(&crate::audio::sample_to_i16(x).to_le_bytes());
-    }
+    crate::audio::extend_s16le(out, samples);
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]

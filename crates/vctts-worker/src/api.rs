@@ -160,55 +160,72 @@ async fn internal_synthesize(
     };
     let engine = w.cfg.engine.name;
     let span = tracing::Span::current();
+    let ct = [(header::CONTENT_TYPE, HeaderValue::from_static(frames::CONTENT_TYPE))];
     // Answer once the first audio exists: headers, start frame and first audio
     // then leave in one write (and reach the gateway in one read), and an
     // engine that fails before any audio ends the stream at once.
     let mut head = Frame::Start(start).encode();
-    let first = stream.next_chunk().await;
-    let body = async_stream::stream! {
-        if let Some(chunk) = first {
-            push_audio_frame(&mut head, &chunk.samples);
-            // Audio the engine has already made joins the first write; an engine that has
-            // finished by now (short texts, fast engines) answers in one write with its end.
-            let mut ended = false;
-            while let std::task::Poll::Ready(next) = stream.try_next_chunk() {
-                match next {
-                    Some(chunk) => push_audio_frame(&mut head, &chunk.samples),
-                    None => {
-                        ended = true;
-                        break;
-                    }
+    let mut ended = true;
+    if let Some(chunk) = stream.next_chunk().await {
+        push_audio_frame(&mut head, &chunk.samples);
+        // Audio the engine has already made joins the first write.
+        ended = false;
+        while let std::task::Poll::Ready(next) = stream.try_next_chunk() {
+            match next {
+                Some(chunk) => push_audio_frame(&mut head, &chunk.samples),
+                None => {
+                    ended = true;
+                    break;
                 }
             }
-            if !ended {
-                yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(std::mem::take(&mut head)));
-            }
-            while let Some(chunk) = stream.next_chunk().await {
-                let mut frame = Vec::new();
-                push_audio_frame(&mut frame, &chunk.samples);
-                yield Ok(Bytes::from(frame));
-            }
         }
-        let end = match stream.finish().await {
-            Ok(stats) => {
-                metrics::histogram!("vctts_synthesis_rtf", "engine" => engine).record(stats.rtf());
-                metrics::histogram!("vctts_synthesis_first_chunk_seconds", "engine" => engine).record(stats.first_chunk_s);
-                metrics::counter!("vctts_synthesis_audio_seconds_total", "engine" => engine).increment(stats.audio_seconds() as u64);
-                let _e = span.enter();
-                tracing::info!(engine, audio_s = stats.audio_seconds(), rtf = stats.rtf(), first_chunk_s = stats.first_chunk_s, "synthesized");
-                Frame::Done(stats)
-            }
-            Err(e) => {
-                let _e = span.enter();
-                if e.status() >= 500 { tracing::warn!("synthesis failed: {e}"); } else { tracing::info!("synthesis rejected: {e}"); }
-                Frame::Error(StreamError { status: e.status(), body: e.to_api().body() })
-            }
-        };
-        head.extend_from_slice(&end.encode());
-        yield Ok(Bytes::from(head));
+    }
+    if ended {
+        // The engine has finished (short texts, fast engines, early failures):
+        // one plain body with its length, no chunked stream to drive.
+        head.extend_from_slice(&end_frame(&mut stream, engine, &span).await.encode());
+        return Ok((ct, Bytes::from(head)).into_response());
+    }
+    let body = async_stream::stream! {
+        yield Ok::<Bytes, std::convert::Infallible>(Bytes::from(head));
+        while let Some(chunk) = stream.next_chunk().await {
+            let mut frame = Vec::new();
+            push_audio_frame(&mut frame, &chunk.samples);
+            yield Ok(Bytes::from(frame));
+        }
+        yield Ok(Bytes::from(end_frame(&mut stream, engine, &span).await.encode()));
     };
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(frames::CONTENT_TYPE))], Body::from_stream(body))
-        .into_response())
+    Ok((ct, Body::from_stream(body)).into_response())
+}
+
+/// The last frame of an internal stream: the statistics, or the engine's error.
+async fn end_frame(stream: &mut SynthesisStream, engine: &'static str, span: &tracing::Span) -> Frame {
+    match stream.finish().await {
+        Ok(stats) => {
+            metrics::histogram!("vctts_synthesis_rtf", "engine" => engine).record(stats.rtf());
+            metrics::histogram!("vctts_synthesis_first_chunk_seconds", "engine" => engine).record(stats.first_chunk_s);
+            metrics::counter!("vctts_synthesis_audio_seconds_total", "engine" => engine)
+                .increment(stats.audio_seconds() as u64);
+            let _e = span.enter();
+            tracing::info!(
+                engine,
+                audio_s = stats.audio_seconds(),
+                rtf = stats.rtf(),
+                first_chunk_s = stats.first_chunk_s,
+                "synthesized"
+            );
+            Frame::Done(stats)
+        }
+        Err(e) => {
+            let _e = span.enter();
+            if e.status() >= 500 {
+                tracing::warn!("synthesis failed: {e}");
+            } else {
+                tracing::info!("synthesis rejected: {e}");
+            }
+            Frame::Error(StreamError { status: e.status(), body: e.to_api().body() })
+        }
+    }
 }
 
 /// Gateway -> worker: make this engine's profile from a (validated) clip.
