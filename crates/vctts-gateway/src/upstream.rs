@@ -7,7 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use parking_lot::RwLock;
 use vctts_core::error::ErrorBody;
 use vctts_core::frames::{self, Frame, FrameDecoder, StreamStart};
@@ -69,7 +74,7 @@ pub enum StreamItem {
 
 pub struct AudioStream {
     pub start: StreamStart,
-    body: futures::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+    body: Incoming,
     dec: FrameDecoder,
     queued: VecDeque<Frame>,
     idle: Duration,
@@ -110,18 +115,29 @@ impl AudioStream {
 }
 
 async fn fill(
-    body: &mut futures::stream::BoxStream<'static, reqwest::Result<Bytes>>,
+    body: &mut Incoming,
     dec: &mut FrameDecoder,
     queued: &mut VecDeque<Frame>,
     wait: Duration,
 ) -> Result<(), UpstreamError> {
-    let chunk = match tokio::time::timeout(wait, body.next()).await {
-        Err(_) => return Err(UpstreamError::node(Fault::Timeout, format!("no data for {:.0} s", wait.as_secs_f64()))),
-        Ok(None) => {
-            return Err(UpstreamError::node(Fault::CutOff, "the audio stream ended before its end frame (node died?)"))
+    let chunk = loop {
+        match tokio::time::timeout(wait, body.frame()).await {
+            Err(_) => {
+                return Err(UpstreamError::node(Fault::Timeout, format!("no data for {:.0} s", wait.as_secs_f64())))
+            }
+            Ok(None) => {
+                return Err(UpstreamError::node(
+                    Fault::CutOff,
+                    "the audio stream ended before its end frame (node died?)",
+                ))
+            }
+            Ok(Some(Err(e))) => return Err(UpstreamError::node(Fault::CutOff, format!("stream broke: {e}"))),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    break data;
+                } // trailers: nothing to decode
+            }
         }
-        Ok(Some(Err(e))) => return Err(UpstreamError::node(Fault::CutOff, format!("stream broke: {e}"))),
-        Ok(Some(Ok(b))) => b,
     };
     dec.push(&chunk);
     loop {
@@ -133,35 +149,63 @@ async fn fill(
     }
 }
 
+type Client = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
 #[derive(Clone)]
 pub struct Upstream {
     /// One client per serving thread ([`vctts_http::runtime_slot`]): a pooled
     /// connection's I/O runs on the runtime that opened it, so sharing one
     /// pool between threads would wake another thread on every request.
-    http: Vec<reqwest::Client>,
-    /// Parsed `/internal/synthesize` URLs by node base URL (parsing one per
-    /// request, IDNA host processing included, was ~2% of the gateway's CPU).
-    synth_urls: Arc<RwLock<HashMap<String, reqwest::Url>>>,
-    token: Option<String>,
+    /// hyper's own pooled client, not reqwest: URL parsing, redirect and
+    /// decompression layers cost ~7 us per call and workers need none of them.
+    http: Vec<Client>,
+    /// `/internal/synthesize` URIs by node base URL.
+    synth_uris: Arc<RwLock<HashMap<String, Uri>>>,
+    /// `Bearer <cluster token>`, if any.
+    auth: Option<HeaderValue>,
     /// Time allowed for the first byte of an answer.
     pub first_timeout: Duration,
     /// Time allowed between two frames of an audio stream.
     pub idle_timeout: Duration,
 }
 
-fn classify(e: &reqwest::Error) -> UpstreamError {
-    if e.is_timeout() {
-        UpstreamError::node(Fault::Timeout, "timed out")
-    } else if e.is_connect() {
-        UpstreamError::node(Fault::Unreachable, "connection refused")
+/// An error and its causes, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
+    let text = chain(e);
+    if e.is_connect() {
+        if text.contains("timed out") || text.contains("TimedOut") {
+            UpstreamError::node(Fault::Timeout, format!("connect timed out ({text})"))
+        } else {
+            UpstreamError::node(Fault::Unreachable, format!("connection refused ({text})"))
+        }
     } else {
-        UpstreamError::node(Fault::Unreachable, e.to_string())
+        UpstreamError::node(Fault::Unreachable, text)
     }
 }
 
-async fn error_from(resp: reqwest::Response) -> UpstreamError {
+/// A whole answer body, within `wait`.
+async fn read_body(body: Incoming, wait: Duration) -> Result<Bytes, UpstreamError> {
+    match tokio::time::timeout(wait, body.collect()).await {
+        Err(_) => Err(UpstreamError::node(Fault::Timeout, "the answer's body did not arrive in time")),
+        Ok(Err(e)) => Err(UpstreamError::node(Fault::CutOff, format!("answer broke: {e}"))),
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+    }
+}
+
+async fn error_from(resp: http::Response<Incoming>, wait: Duration) -> UpstreamError {
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_body(resp.into_body(), wait).await.unwrap_or_default();
     if status == 429 {
         return UpstreamError::Busy;
     }
@@ -185,6 +229,10 @@ async fn error_from(resp: reqwest::Response) -> UpstreamError {
     }
 }
 
+fn bad_url(base: &str, e: impl std::fmt::Display) -> UpstreamError {
+    UpstreamError::node(Fault::Unreachable, format!("bad node URL `{base}`: {e}"))
+}
+
 impl Upstream {
     /// `threads`: how many serving threads (runtimes) will call it.
     pub fn new(
@@ -195,44 +243,68 @@ impl Upstream {
     ) -> anyhow::Result<Self> {
         let http = (0..threads.max(1))
             .map(|_| {
-                reqwest::Client::builder()
-                    .connect_timeout(Duration::from_secs(3))
+                let mut conn = HttpConnector::new();
+                conn.set_nodelay(true);
+                conn.set_connect_timeout(Some(Duration::from_secs(3)));
+                // Workers are cluster peers reached directly: no HTTP(S)_PROXY applies.
+                hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                    .pool_timer(TokioTimer::new())
                     .pool_idle_timeout(Duration::from_secs(60))
                     .pool_max_idle_per_host(256)
-                    .tcp_nodelay(true)
-                    // Workers are cluster peers: an HTTP(S)_PROXY meant for the internet must not
-                    // carry gateway -> worker calls (and matching it cost CPU on every request).
-                    .no_proxy()
-                    .build()
+                    .build(conn)
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { http, synth_urls: Default::default(), token, first_timeout, idle_timeout })
+            .collect();
+        let auth = match token {
+            Some(t) => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {t}"))
+                    .map_err(|_| anyhow::anyhow!("the cluster token must be printable ASCII"))?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        Ok(Self { http, synth_uris: Default::default(), auth, first_timeout, idle_timeout })
     }
 
     /// The client of the calling thread.
-    fn client(&self) -> &reqwest::Client {
+    fn client(&self) -> &Client {
         &self.http[vctts_http::runtime_slot().min(self.http.len() - 1)]
     }
 
-    fn synth_url(&self, base: &str) -> Result<reqwest::Url, UpstreamError> {
-        if let Some(u) = self.synth_urls.read().get(base) {
+    fn synth_uri(&self, base: &str) -> Result<Uri, UpstreamError> {
+        if let Some(u) = self.synth_uris.read().get(base) {
             return Ok(u.clone());
         }
-        let u = reqwest::Url::parse(&format!("{base}/internal/synthesize"))
-            .map_err(|e| UpstreamError::node(Fault::Unreachable, format!("bad node URL `{base}`: {e}")))?;
-        let mut urls = self.synth_urls.write();
-        if urls.len() >= 4096 {
-            urls.clear(); // nodes come and go; never grow without bound
+        let u = node_uri(base, "/internal/synthesize")?;
+        let mut uris = self.synth_uris.write();
+        if uris.len() >= 4096 {
+            uris.clear(); // nodes come and go; never grow without bound
         }
-        urls.insert(base.to_string(), u.clone());
+        uris.insert(base.to_string(), u.clone());
         Ok(u)
     }
 
-    fn post(&self, url: impl reqwest::IntoUrl, request_id: &str) -> reqwest::RequestBuilder {
-        let rb = self.client().post(url).header("x-request-id", request_id);
-        match &self.token {
-            Some(t) => rb.bearer_auth(t),
-            None => rb,
+    /// POST `body` to `uri`; the answer's head, within `wait`.
+    async fn post(
+        &self,
+        uri: Uri,
+        request_id: &str,
+        content_type: &'static str,
+        body: Bytes,
+        wait: Duration,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let mut req = Request::post(uri)
+            .header(CONTENT_TYPE, content_type)
+            .header("x-request-id", request_id)
+            .body(Full::new(body))
+            .map_err(|e| UpstreamError::node(Fault::Unreachable, format!("cannot build the request: {e}")))?;
+        if let Some(a) = &self.auth {
+            req.headers_mut().insert(AUTHORIZATION, a.clone());
+        }
+        match tokio::time::timeout(wait, self.client().request(req)).await {
+            Err(_) => Err(UpstreamError::node(Fault::Timeout, format!("no answer within {:.1} s", wait.as_secs_f64()))),
+            Ok(Err(e)) => Err(classify(&e)),
+            Ok(Ok(r)) => Ok(r),
         }
     }
 
@@ -243,25 +315,17 @@ impl Upstream {
         req: &WorkerSynthesizeRequest,
         request_id: &str,
     ) -> Result<AudioStream, UpstreamError> {
-        let send = self.post(self.synth_url(base)?, request_id).json(req).send();
-        let resp = match tokio::time::timeout(self.first_timeout, send).await {
-            Err(_) => {
-                return Err(UpstreamError::node(
-                    Fault::Timeout,
-                    format!("no answer within {:.1} s", self.first_timeout.as_secs_f64()),
-                ))
-            }
-            Ok(Err(e)) => return Err(classify(&e)),
-            Ok(Ok(r)) => r,
-        };
+        let json = serde_json::to_vec(req).map_err(|e| UpstreamError::Client(ApiError::internal(e.to_string())))?;
+        let resp =
+            self.post(self.synth_uri(base)?, request_id, "application/json", json.into(), self.first_timeout).await?;
         if !resp.status().is_success() {
-            return Err(error_from(resp).await);
+            return Err(error_from(resp, self.first_timeout).await);
         }
-        let ct = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !ct.starts_with(frames::CONTENT_TYPE) {
             return Err(UpstreamError::node(Fault::Garbage, format!("unexpected content type `{ct}`")));
         }
-        let mut body = resp.bytes_stream().boxed();
+        let mut body = resp.into_body();
         let mut dec = FrameDecoder::new();
         let mut queued = VecDeque::new();
         loop {
@@ -286,24 +350,19 @@ impl Upstream {
     }
 
     pub async fn extract(&self, base: &str, wav: Vec<u8>, request_id: &str) -> Result<VoiceProfile, UpstreamError> {
-        let send = self
-            .post(format!("{base}/internal/extract_voice"), request_id)
-            .header(reqwest::header::CONTENT_TYPE, "audio/wav")
-            .body(wav)
-            .send();
         // Extraction may take a while on a slow engine: allow several first-byte timeouts.
-        let resp = match tokio::time::timeout(self.first_timeout * 4, send).await {
-            Err(_) => return Err(UpstreamError::node(Fault::Timeout, "voice extraction timed out")),
-            Ok(Err(e)) => return Err(classify(&e)),
-            Ok(Ok(r)) => r,
-        };
+        let wait = self.first_timeout * 4;
+        let uri = node_uri(base, "/internal/extract_voice")?;
+        let resp = self.post(uri, request_id, "audio/wav", wav.into(), wait).await.map_err(|e| match e {
+            UpstreamError::Node { fault: Fault::Timeout, .. } => {
+                UpstreamError::node(Fault::Timeout, "voice extraction timed out")
+            }
+            e => e,
+        })?;
         if !resp.status().is_success() {
-            return Err(error_from(resp).await);
+            return Err(error_from(resp, wait).await);
         }
-        let body = tokio::time::timeout(self.first_timeout * 4, resp.bytes())
-            .await
-            .map_err(|_| UpstreamError::node(Fault::Timeout, "voice extraction timed out"))?
-            .map_err(|e| classify(&e))?;
+        let body = read_body(resp.into_body(), wait).await?;
         serde_json::from_slice(&body).map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad profile: {e}")))
     }
 
@@ -313,15 +372,29 @@ impl Upstream {
         cmd: &CommandRequest,
         request_id: &str,
     ) -> Result<CommandResponse, UpstreamError> {
-        let send = self.post(format!("{base}/api/command"), request_id).json(cmd).send();
-        let resp = match tokio::time::timeout(Duration::from_secs(30), send).await {
-            Err(_) => return Err(UpstreamError::node(Fault::Timeout, "the node did not answer the command")),
-            Ok(Err(e)) => return Err(classify(&e)),
-            Ok(Ok(r)) => r,
-        };
+        let wait = Duration::from_secs(30);
+        let json = serde_json::to_vec(cmd).map_err(|e| UpstreamError::Client(ApiError::internal(e.to_string())))?;
+        let uri = node_uri(base, "/api/command")?;
+        let resp = self.post(uri, request_id, "application/json", json.into(), wait).await.map_err(|e| match e {
+            UpstreamError::Node { fault: Fault::Timeout, .. } => {
+                UpstreamError::node(Fault::Timeout, "the node did not answer the command")
+            }
+            e => e,
+        })?;
         if !resp.status().is_success() {
-            return Err(error_from(resp).await);
+            return Err(error_from(resp, wait).await);
         }
-        resp.json().await.map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad command answer: {e}")))
+        let body = read_body(resp.into_body(), wait).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad command answer: {e}")))
+    }
+}
+
+/// `base` (`http://host:port`, as nodes register) joined with `path`.
+fn node_uri(base: &str, path: &str) -> Result<Uri, UpstreamError> {
+    let u: Uri = format!("{}{path}", base.trim_end_matches('/')).parse().map_err(|e| bad_url(base, e))?;
+    match u.scheme_str() {
+        Some("http") if u.authority().is_some() => Ok(u),
+        _ => Err(bad_url(base, "nodes are reached over plain http://host:port")),
     }
 }
