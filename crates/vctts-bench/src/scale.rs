@@ -52,7 +52,7 @@ fn fake_stream() -> Bytes {
     let pcm = vec![0u8; 3200]; // 0.1 s at 16 kHz
     let frames = [
         Frame::Start(StreamStart { sample_rate: 16000, node_id: "sim".into(), model: "sim".into() }),
-        Frame::Audio(pcm),
+        Frame::Audio(pcm.into()),
         Frame::Done(SynthStats { samples: 1600, sample_rate: 16000, ..Default::default() }),
     ];
     Bytes::from(frames.iter().flat_map(|f| f.encode()).collect::<Vec<u8>>())

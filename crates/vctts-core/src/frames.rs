@@ -7,8 +7,11 @@
 //! ends without either was cut off (the worker died); bytes that do not parse
 //! are garbage. Both are detected, never passed on as audio.
 
+use std::collections::VecDeque;
+
 use crate::error::ErrorBody;
 use crate::types::SynthStats;
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 pub const CONTENT_TYPE: &str = "application/x-vctts-frames";
@@ -33,7 +36,8 @@ pub struct StreamError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     Start(StreamStart),
-    Audio(Vec<u8>),
+    /// 16-bit LE PCM; decoded frames share the bytes they arrived in.
+    Audio(Bytes),
     Done(SynthStats),
     Error(StreamError),
 }
@@ -78,9 +82,12 @@ pub enum FrameError {
 }
 
 /// Incremental decoder: feed bytes as they arrive, take whole frames out.
+/// Audio payloads are slices of the pushed buffers: a frame that arrived in one
+/// read is never copied, one split across reads is copied once.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
-    buf: Vec<u8>,
+    parts: VecDeque<Bytes>,
+    len: usize,
     started: bool,
     finished: bool,
 }
@@ -91,7 +98,15 @@ impl FrameDecoder {
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.push_bytes(Bytes::copy_from_slice(bytes));
+    }
+
+    /// Take `bytes` as they are (no copy).
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            self.len += bytes.len();
+            self.parts.push_back(bytes);
+        }
     }
 
     /// Whether a `Done` or `Error` frame has been seen.
@@ -101,16 +116,57 @@ impl FrameDecoder {
 
     /// Bytes received but not yet forming a whole frame.
     pub fn pending(&self) -> usize {
-        self.buf.len()
+        self.len
+    }
+
+    /// The first `N` pending bytes (`N <= self.len`).
+    fn peek<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let mut at = 0;
+        for p in &self.parts {
+            let n = (N - at).min(p.len());
+            out[at..at + n].copy_from_slice(&p[..n]);
+            at += n;
+            if at == N {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Remove and return the first `n` pending bytes (`n <= self.len`).
+    fn take(&mut self, n: usize) -> Bytes {
+        self.len -= n;
+        if let Some(front) = self.parts.front_mut() {
+            if front.len() >= n {
+                let out = front.split_to(n);
+                if front.is_empty() {
+                    self.parts.pop_front();
+                }
+                return out;
+            }
+        }
+        let mut out = BytesMut::with_capacity(n);
+        while out.len() < n {
+            let need = n - out.len();
+            let Some(front) = self.parts.front_mut() else { break };
+            if front.len() <= need {
+                out.extend_from_slice(front);
+                self.parts.pop_front();
+            } else {
+                out.extend_from_slice(&front.split_to(need));
+            }
+        }
+        out.freeze()
     }
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        if self.buf.len() < 5 {
+        if self.len < 5 {
             return Ok(None);
         }
-        let kind = self.buf[0];
-        let len = u32::from_le_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        let [kind, l0, l1, l2, l3] = self.peek::<5>();
+        let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
         if !matches!(kind, K_START | K_AUDIO | K_DONE | K_ERROR) {
             return Err(FrameError::Garbage(format!("unknown frame kind 0x{kind:02x}")));
         }
@@ -120,12 +176,11 @@ impl FrameDecoder {
         if self.finished {
             return Err(FrameError::Garbage("data after the end of the stream".into()));
         }
-        if self.buf.len() < 5 + len {
+        if self.len < 5 + len {
             return Ok(None);
         }
-        // Copy the payload out in one go (a `drain().skip().collect()` moves byte by byte).
-        let payload = self.buf[5..5 + len].to_vec();
-        self.buf.drain(..5 + len);
+        self.take(5);
+        let payload = self.take(len);
         let frame = match kind {
             K_START => {
                 if self.started {
@@ -179,8 +234,8 @@ mod tests {
     fn roundtrip_byte_by_byte() {
         let frames = vec![
             start(),
-            Frame::Audio(vec![1, 0, 2, 0]),
-            Frame::Audio(vec![]),
+            Frame::Audio(vec![1, 0, 2, 0].into()),
+            Frame::Audio(Bytes::new()),
             Frame::Done(SynthStats { samples: 2, sample_rate: 22050, ..Default::default() }),
         ];
         let bytes: Vec<u8> = frames.iter().flat_map(|f| f.encode()).collect();
@@ -197,11 +252,37 @@ mod tests {
     }
 
     #[test]
+    fn frames_in_one_buffer_are_not_copied_and_split_ones_are_whole() {
+        let pcm: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
+        let frames = vec![start(), Frame::Audio(pcm.clone().into()), Frame::Done(SynthStats::default())];
+        let bytes = Bytes::from(frames.iter().flat_map(|f| f.encode()).collect::<Vec<u8>>());
+        let mut d = FrameDecoder::new();
+        d.push_bytes(bytes.clone());
+        assert_eq!(d.next_frame().unwrap(), Some(frames[0].clone()));
+        let Some(Frame::Audio(a)) = d.next_frame().unwrap() else { panic!("no audio") };
+        assert_eq!(&a[..], &pcm[..]);
+        let inside = bytes.as_ptr_range();
+        assert!(inside.contains(&a.as_ptr()), "the audio was copied");
+        assert_eq!(d.next_frame().unwrap(), Some(frames[2].clone()));
+        assert_eq!(d.pending(), 0);
+        // The same stream cut at every 997th byte.
+        let mut d = FrameDecoder::new();
+        let mut got = vec![];
+        for c in bytes.chunks(997) {
+            d.push_bytes(Bytes::copy_from_slice(c));
+            while let Some(f) = d.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(got, frames);
+    }
+
+    #[test]
     fn audio_frames_from_samples() {
         let samples = [0.0, 0.5, -0.5, 1.2, -1.0, f32::NAN, 0.25];
         let mut out = vec![1u8];
         push_audio_frame(&mut out, &samples);
-        assert_eq!(&out[1..], &Frame::Audio(crate::audio::pcm_s16le(&samples)).encode()[..]);
+        assert_eq!(&out[1..], &Frame::Audio(crate::audio::pcm_s16le(&samples).into()).encode()[..]);
     }
 
     #[test]
@@ -211,12 +292,12 @@ mod tests {
         assert!(d.next_frame().is_err());
 
         let mut d = FrameDecoder::new();
-        d.push(&Frame::Audio(vec![0, 0]).encode());
+        d.push(&Frame::Audio(vec![0, 0].into()).encode());
         assert!(d.next_frame().is_err(), "audio before start");
 
         let mut d = FrameDecoder::new();
         d.push(&start().encode());
-        d.push(&Frame::Audio(vec![0, 0, 0]).encode());
+        d.push(&Frame::Audio(vec![0, 0, 0].into()).encode());
         d.next_frame().unwrap();
         assert!(d.next_frame().is_err(), "odd PCM");
     }

@@ -24,7 +24,7 @@ pub struct Opened {
 /// A finished synthesis.
 pub struct Collected {
     /// 16-bit little-endian mono PCM.
-    pub pcm: Vec<u8>,
+    pub pcm: bytes::Bytes,
     pub sample_rate: u32,
     pub node_id: String,
     pub stats: SynthStats,
@@ -228,12 +228,19 @@ impl Gateway {
             .on_some_node(engine, attempts, |url| async move {
                 let mut stream = self.upstream.synthesize(&url, req, rid).await?;
                 let start: StreamStart = stream.start.clone();
-                let mut pcm = Vec::new();
+                // Audio that came in one frame is passed on as it arrived, uncopied.
+                let mut chunks: Vec<bytes::Bytes> = Vec::new();
                 loop {
                     match stream.next().await? {
-                        Some(StreamItem::Audio(a)) if pcm.is_empty() => pcm = a,
-                        Some(StreamItem::Audio(a)) => pcm.extend_from_slice(&a),
-                        Some(StreamItem::Done(stats)) => return Ok::<_, UpstreamError>((pcm, start, stats)),
+                        Some(StreamItem::Audio(a)) => chunks.push(a),
+                        Some(StreamItem::Done(stats)) => {
+                            let pcm = match chunks.len() {
+                                0 => bytes::Bytes::new(),
+                                1 => chunks.pop().unwrap_or_default(),
+                                _ => chunks.concat().into(),
+                            };
+                            return Ok::<_, UpstreamError>((pcm, start, stats));
+                        }
                         None => {
                             return Err(UpstreamError::Node { fault: Fault::CutOff, message: "no end frame".into() })
                         }

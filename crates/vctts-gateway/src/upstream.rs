@@ -67,8 +67,8 @@ impl UpstreamError {
 /// One item of an audio stream.
 #[derive(Debug)]
 pub enum StreamItem {
-    /// 16-bit little-endian mono PCM, exactly as the worker sent it.
-    Audio(Vec<u8>),
+    /// 16-bit little-endian mono PCM, exactly as the worker sent it (not copied).
+    Audio(Bytes),
     Done(SynthStats),
 }
 
@@ -139,7 +139,7 @@ async fn fill(
             }
         }
     };
-    dec.push(&chunk);
+    dec.push_bytes(chunk);
     loop {
         match dec.next_frame() {
             Ok(Some(f)) => queued.push_back(f),

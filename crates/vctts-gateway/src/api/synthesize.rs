@@ -46,6 +46,45 @@ fn header(v: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&v.to_string()).unwrap_or(HeaderValue::from_static("-"))
 }
 
+/// A whole answer made of a few buffers (a WAV header, the worker's PCM),
+/// sent with its length and without first copying them into one.
+struct Parts {
+    parts: std::collections::VecDeque<Bytes>,
+    left: u64,
+}
+
+impl Parts {
+    fn new(parts: impl IntoIterator<Item = Bytes>) -> Self {
+        let parts: std::collections::VecDeque<Bytes> = parts.into_iter().filter(|b| !b.is_empty()).collect();
+        let left = parts.iter().map(|b| b.len() as u64).sum();
+        Self { parts, left }
+    }
+}
+
+impl http_body::Body for Parts {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.parts.pop_front();
+        if let Some(b) = &next {
+            self.left -= b.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.left)
+    }
+}
+
 #[utoipa::path(
     post, path = "/api/synthesize", tag = "synthesis",
     summary = "Text to speech",
@@ -103,20 +142,18 @@ pub(crate) async fn synthesize_inner(
         let duration = c.pcm.len() as f64 / 2.0 / c.sample_rate as f64;
         let (pcm, in_rate) = (c.pcm, c.sample_rate);
         let body = if passes_through(format, in_rate, sr) {
-            // The worker's PCM as it is: no conversion, no thread hop.
-            match format {
-                AudioFormat::Wav => {
-                    let mut v = Vec::with_capacity(44 + pcm.len());
-                    v.extend_from_slice(&wav_header(sr, Some(pcm.len() as u32)));
-                    v.extend_from_slice(&pcm);
-                    v
-                }
-                _ => pcm,
-            }
+            // The worker's PCM as it arrived: no conversion, no copy, no thread hop.
+            let header =
+                (format == AudioFormat::Wav).then(|| Bytes::copy_from_slice(&wav_header(sr, Some(pcm.len() as u32))));
+            Body::new(Parts::new(header.into_iter().chain([pcm])))
         } else {
-            tokio::task::spawn_blocking(move || vctts_codec::encode_all(format, &s16le_to_f32(&pcm), in_rate, Some(sr)))
+            Body::from(
+                tokio::task::spawn_blocking(move || {
+                    vctts_codec::encode_all(format, &s16le_to_f32(&pcm), in_rate, Some(sr))
+                })
                 .await
-                .map_err(|e| ApiError::internal(e.to_string()))??
+                .map_err(|e| ApiError::internal(e.to_string()))??,
+            )
         };
         gw.record(true, t0.elapsed().as_secs_f64());
         let mut resp = (StatusCode::OK, body).into_response();
@@ -157,7 +194,7 @@ pub(crate) async fn synthesize_inner(
                         if let Some(h) = raw_header.take() {
                             yield Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(&h));
                         }
-                        yield Ok(Bytes::from(a));
+                        yield Ok(a);
                         continue;
                     };
                     match e.push(&s16le_to_f32(&a)) {

@@ -116,7 +116,7 @@ async fn serve(mut s: TcpStream, b: Behaviour, hits: Arc<AtomicUsize>) {
         return;
     }
     hits.fetch_add(1, Ordering::SeqCst);
-    let audio = Frame::Audio(vec![0u8; 640]);
+    let audio = Frame::Audio(vec![0u8; 640].into());
     match b {
         Behaviour::Hang => {
             // Keep the socket open (and unread) until the peer gives up.
@@ -158,7 +158,7 @@ async fn serve(mut s: TcpStream, b: Behaviour, hits: Arc<AtomicUsize>) {
             let _ = s.write_all(&response("200 OK", CONTENT_TYPE, &frames(&[f, audio]))).await;
         }
         Behaviour::OddPcm => {
-            let body = frames(&[start_frame(), Frame::Audio(vec![1, 2, 3]), Frame::Done(SynthStats::default())]);
+            let body = frames(&[start_frame(), Frame::Audio(vec![1, 2, 3].into()), Frame::Done(SynthStats::default())]);
             let _ = s.write_all(&response("200 OK", CONTENT_TYPE, &body)).await;
         }
         Behaviour::CutMidChunk => {
