@@ -210,8 +210,10 @@ impl Gateway {
                 Ok((stream, first))
             })
             .await?;
-        metrics::histogram!("vctts_gateway_first_audio_seconds", "engine" => engine.to_string())
-            .record(started.elapsed().as_secs_f64());
+        let (engine_label, first_s) = (engine.to_string(), started.elapsed().as_secs_f64());
+        vctts_http::after_send(move || {
+            metrics::histogram!("vctts_gateway_first_audio_seconds", "engine" => engine_label).record(first_s)
+        });
         Ok(Opened { lease, stream, buffered: first.into_iter().collect() })
     }
 
@@ -248,7 +250,10 @@ impl Gateway {
                 }
             })
             .await?;
-        metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine.to_string()).record(stats.rtf());
+        let (engine_label, rtf) = (engine.to_string(), stats.rtf());
+        vctts_http::after_send(move || {
+            metrics::histogram!("vctts_gateway_synthesis_rtf", "engine" => engine_label).record(rtf)
+        });
         let node_id = lease.node_id.clone();
         lease.finish(true);
         Ok(Collected { pcm, sample_rate: start.sample_rate, node_id, stats })

@@ -295,7 +295,7 @@ impl Upstream {
     ) -> Result<http::Response<Incoming>, UpstreamError> {
         let mut req = Request::post(uri)
             .header(CONTENT_TYPE, content_type)
-            .header("x-request-id", request_id)
+            .header(http::HeaderName::from_static(vctts_http::REQUEST_ID_HEADER), request_id)
             .body(Full::new(body))
             .map_err(|e| UpstreamError::node(Fault::Unreachable, format!("cannot build the request: {e}")))?;
         if let Some(a) = &self.auth {

@@ -1,6 +1,6 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -46,6 +46,27 @@ impl Default for AccessLogConfig {
     }
 }
 
+type Deferred = Vec<Box<dyn FnOnce() + Send>>;
+
+tokio::task_local! {
+    static AFTER_SEND: Arc<Mutex<Deferred>>;
+}
+
+/// Run `f` once the answer to the request being handled has been sent (or
+/// abandoned): bookkeeping that the client need not wait for (metrics,
+/// statistics). Outside a request handler's task, `f` runs at once.
+pub fn after_send(f: impl FnOnce() + Send + 'static) {
+    let mut f = Some(f);
+    let _ = AFTER_SEND.try_with(|q| {
+        if let (Ok(mut q), Some(f)) = (q.lock(), f.take()) {
+            q.push(Box::new(f));
+        }
+    });
+    if let Some(f) = f {
+        f();
+    }
+}
+
 /// A client-supplied request id is used if it is 1..=128 characters of
 /// `[A-Za-z0-9._:-]`; anything else is replaced (it ends up in logs).
 fn sane_request_id(v: &HeaderValue) -> Option<String> {
@@ -77,21 +98,35 @@ pub async fn request_context(State(ctx): State<Arc<RequestContext>>, mut req: Re
     req.extensions_mut().insert(ClientIp(client_ip));
 
     let span = tracing::info_span!("request", request_id = %request_id);
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let deferred: Arc<Mutex<Deferred>> = Default::default();
+    let mut resp = AFTER_SEND.scope(deferred.clone(), next.run(req).instrument(span.clone())).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     let status = resp.status().as_u16();
     let headers_s = start.elapsed().as_secs_f64();
-    metrics::counter!("vctts_http_requests_total", "component" => ctx.component, "endpoint" => endpoint.clone(), "method" => method.to_string(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("vctts_http_request_duration_seconds", "component" => ctx.component, "endpoint" => endpoint)
-        .record(headers_s);
+    let component = ctx.component;
+    let metric_method = method.clone();
+    // Counted with the access line, after the answer has gone out.
+    after_send_into(&deferred, move || {
+        metrics::counter!("vctts_http_requests_total", "component" => component, "endpoint" => endpoint.clone(), "method" => metric_method.to_string(), "status" => status.to_string()).increment(1);
+        metrics::histogram!("vctts_http_request_duration_seconds", "component" => component, "endpoint" => endpoint)
+            .record(headers_s);
+    });
 
     let node = resp.headers().get("x-node-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let quiet = ctx.access_log.quiet_prefixes.iter().any(|p| path.starts_with(p.as_str()))
         || ctx.access_log.quiet_suffixes.iter().any(|s| path.ends_with(s.as_str()));
-    let line = AccessLine { method, path, status, client_ip, node, start, span, quiet, bytes: 0, logged: false };
+    let line =
+        AccessLine { method, path, status, client_ip, node, start, span, quiet, bytes: 0, logged: false, deferred };
     resp.map(|body| Body::new(LoggedBody { inner: body, line }))
+}
+
+fn after_send_into(q: &Mutex<Deferred>, f: impl FnOnce() + Send + 'static) {
+    match q.lock() {
+        Ok(mut q) => q.push(Box::new(f)),
+        Err(_) => f(),
+    }
 }
 
 #[derive(Clone)]
@@ -106,14 +141,16 @@ struct AccessLine {
     quiet: bool,
     bytes: u64,
     logged: bool,
+    /// What the request left to do after its answer ([`after_send`]).
+    deferred: Arc<Mutex<Deferred>>,
 }
 
 impl AccessLine {
     /// The body ended: hyper writes the response's last bytes right after
-    /// this poll. On a single-threaded runtime the line is written by a task
-    /// that runs once the connection's task yields, i.e. after the response
-    /// has gone out, so formatting and writing the line does not delay the
-    /// client. (On a work-stealing runtime another thread could pick that task
+    /// this poll. On a single-threaded runtime the line is written (and the
+    /// request's [`after_send`] work done) by a task that runs once the
+    /// connection's task yields, i.e. after the response has gone out, so none
+    /// of it delays the client. (On a work-stealing runtime another thread could pick that task
     /// up, waking it; there the line is written at once.)
     fn log_after_send(&mut self) {
         let deferrable = tokio::runtime::Handle::try_current()
@@ -165,6 +202,10 @@ impl AccessLine {
         } else {
             emit!(tracing::Level::INFO);
         }
+        let deferred = self.deferred.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
+        for f in deferred {
+            f();
+        }
     }
 }
 
@@ -214,5 +255,62 @@ impl http_body::Body for LoggedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::routing::get;
+    use axum::Router;
+    use http_body::Body as _;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Work a handler defers runs once the body has been sent, not before,
+    /// on a single-threaded runtime; outside a request it runs at once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn deferred_work_waits_for_the_body() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        let ctx = Arc::new(RequestContext {
+            component: "test",
+            trusted_proxies: TrustedProxies::default(),
+            access_log: AccessLogConfig::default(),
+        });
+        let app = Router::new()
+            .route(
+                "/",
+                get(move || async move {
+                    let d2 = d.clone();
+                    after_send(move || {
+                        d2.fetch_add(1, Ordering::SeqCst);
+                    });
+                    "audio"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(ctx, request_context));
+        let resp = app.oneshot(Request::builder().uri("/").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers().contains_key(REQUEST_ID_HEADER));
+        tokio::task::yield_now().await;
+        assert_eq!(done.load(Ordering::SeqCst), 0, "ran before the body was sent");
+        let mut body = resp.into_body();
+        while let Some(f) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            f.unwrap();
+        }
+        drop(body);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+
+        let d = done.clone();
+        after_send(move || {
+            d.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 2, "outside a request: at once");
     }
 }

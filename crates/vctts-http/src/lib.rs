@@ -7,7 +7,7 @@ mod json;
 mod serve;
 mod spread;
 
-pub use access::{request_context, AccessLogConfig, RequestContext, RequestId, REQUEST_ID_HEADER};
+pub use access::{after_send, request_context, AccessLogConfig, RequestContext, RequestId, REQUEST_ID_HEADER};
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use error::{ErrorType, HttpError};
 pub use json::ApiJson;
