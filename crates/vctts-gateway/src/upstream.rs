@@ -187,25 +187,33 @@ fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
         if text.contains("timed out") || text.contains("TimedOut") {
             UpstreamError::node(Fault::Timeout, format!("connect timed out ({text})"))
         } else {
-            UpstreamError::node(Fault::Unreachable, format!("connection refused ({text})"))
+            UpstreamError::node(Fault::Unreachable, format!("cannot connect: {text}"))
         }
     } else {
         UpstreamError::node(Fault::Unreachable, text)
     }
 }
 
-/// A whole answer body, within `wait`.
-async fn read_body(body: Incoming, wait: Duration) -> Result<Bytes, UpstreamError> {
-    match tokio::time::timeout(wait, body.collect()).await {
+/// A whole answer body of at most `max` bytes, within `wait`.
+async fn read_body(body: Incoming, max: usize, wait: Duration) -> Result<Bytes, UpstreamError> {
+    match tokio::time::timeout(wait, http_body_util::Limited::new(body, max).collect()).await {
         Err(_) => Err(UpstreamError::node(Fault::Timeout, "the answer's body did not arrive in time")),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(UpstreamError::node(Fault::Garbage, format!("the answer is over {max} bytes")))
+        }
         Ok(Err(e)) => Err(UpstreamError::node(Fault::CutOff, format!("answer broke: {e}"))),
         Ok(Ok(b)) => Ok(b.to_bytes()),
     }
 }
 
+/// Largest error body read from a node (a vctts error is a short JSON object).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Largest voice profile or command answer read from a node.
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
 async fn error_from(resp: http::Response<Incoming>, wait: Duration) -> UpstreamError {
     let status = resp.status().as_u16();
-    let body = read_body(resp.into_body(), wait).await.unwrap_or_default();
+    let body = read_body(resp.into_body(), MAX_ERROR_BODY, wait).await.unwrap_or_default();
     if status == 429 {
         return UpstreamError::Busy;
     }
@@ -362,7 +370,7 @@ impl Upstream {
         if !resp.status().is_success() {
             return Err(error_from(resp, wait).await);
         }
-        let body = read_body(resp.into_body(), wait).await?;
+        let body = read_body(resp.into_body(), MAX_ANSWER, wait).await?;
         serde_json::from_slice(&body).map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad profile: {e}")))
     }
 
@@ -384,7 +392,7 @@ impl Upstream {
         if !resp.status().is_success() {
             return Err(error_from(resp, wait).await);
         }
-        let body = read_body(resp.into_body(), wait).await?;
+        let body = read_body(resp.into_body(), MAX_ANSWER, wait).await?;
         serde_json::from_slice(&body)
             .map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad command answer: {e}")))
     }
