@@ -360,18 +360,8 @@ impl Upstream {
     pub async fn extract(&self, base: &str, wav: Vec<u8>, request_id: &str) -> Result<VoiceProfile, UpstreamError> {
         // Extraction may take a while on a slow engine: allow several first-byte timeouts.
         let wait = self.first_timeout * 4;
-        let uri = node_uri(base, "/internal/extract_voice")?;
-        let resp = self.post(uri, request_id, "audio/wav", wav.into(), wait).await.map_err(|e| match e {
-            UpstreamError::Node { fault: Fault::Timeout, .. } => {
-                UpstreamError::node(Fault::Timeout, "voice extraction timed out")
-            }
-            e => e,
-        })?;
-        if !resp.status().is_success() {
-            return Err(error_from(resp, wait).await);
-        }
-        let body = read_body(resp.into_body(), MAX_ANSWER, wait).await?;
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad profile: {e}")))
+        self.call_json(base, "/internal/extract_voice", request_id, ("audio/wav", wav.into()), wait, "voice extraction")
+            .await
     }
 
     pub async fn command(
@@ -380,21 +370,35 @@ impl Upstream {
         cmd: &CommandRequest,
         request_id: &str,
     ) -> Result<CommandResponse, UpstreamError> {
-        let wait = Duration::from_secs(30);
         let json = serde_json::to_vec(cmd).map_err(|e| UpstreamError::Client(ApiError::internal(e.to_string())))?;
-        let uri = node_uri(base, "/api/command")?;
-        let resp = self.post(uri, request_id, "application/json", json.into(), wait).await.map_err(|e| match e {
-            UpstreamError::Node { fault: Fault::Timeout, .. } => {
-                UpstreamError::node(Fault::Timeout, "the node did not answer the command")
-            }
-            e => e,
-        })?;
+        let wait = Duration::from_secs(30);
+        self.call_json(base, "/api/command", request_id, ("application/json", json.into()), wait, "the command").await
+    }
+
+    /// POST `body` (content type, bytes) to `path` on the node at `base` and
+    /// parse its JSON answer; `what` names the call in errors.
+    async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        path: &str,
+        request_id: &str,
+        (content_type, body): (&'static str, Bytes),
+        wait: Duration,
+        what: &str,
+    ) -> Result<T, UpstreamError> {
+        let resp =
+            self.post(node_uri(base, path)?, request_id, content_type, body, wait).await.map_err(|e| match e {
+                UpstreamError::Node { fault: Fault::Timeout, .. } => {
+                    UpstreamError::node(Fault::Timeout, format!("{what} timed out"))
+                }
+                e => e,
+            })?;
         if !resp.status().is_success() {
             return Err(error_from(resp, wait).await);
         }
         let body = read_body(resp.into_body(), MAX_ANSWER, wait).await?;
         serde_json::from_slice(&body)
-            .map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad command answer: {e}")))
+            .map_err(|e| UpstreamError::node(Fault::Garbage, format!("bad answer to {what}: {e}")))
     }
 }
 
