@@ -2,8 +2,7 @@
 //! commands. Every failure is classified as the node's fault (retry
 //! elsewhere), the request's fault (pass the error on), or "busy".
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use parking_lot::RwLock;
 use vctts_core::error::ErrorBody;
 use vctts_core::frames::{self, Frame, FrameDecoder, StreamStart};
 use vctts_core::{ApiError, CommandRequest, CommandResponse, SynthStats, VoiceProfile, WorkerSynthesizeRequest};
@@ -159,8 +157,6 @@ pub struct Upstream {
     /// hyper's own pooled client, not reqwest: URL parsing, redirect and
     /// decompression layers cost ~7 us per call and workers need none of them.
     http: Vec<Client>,
-    /// `/internal/synthesize` URIs by node base URL.
-    synth_uris: Arc<RwLock<HashMap<String, Uri>>>,
     /// `Bearer <cluster token>`, if any.
     auth: Option<HeaderValue>,
     /// Time allowed for the first byte of an answer.
@@ -181,10 +177,22 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Whether an I/O timeout is among the causes of `e`.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
 fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
     let text = chain(e);
     if e.is_connect() {
-        if text.contains("timed out") || text.contains("TimedOut") {
+        if timed_out(e) {
             UpstreamError::node(Fault::Timeout, format!("connect timed out ({text})"))
         } else {
             UpstreamError::node(Fault::Unreachable, format!("cannot connect: {text}"))
@@ -271,25 +279,12 @@ impl Upstream {
             }
             None => None,
         };
-        Ok(Self { http, synth_uris: Default::default(), auth, first_timeout, idle_timeout })
+        Ok(Self { http, auth, first_timeout, idle_timeout })
     }
 
     /// The client of the calling thread.
     fn client(&self) -> &Client {
         &self.http[vctts_http::runtime_slot().min(self.http.len() - 1)]
-    }
-
-    fn synth_uri(&self, base: &str) -> Result<Uri, UpstreamError> {
-        if let Some(u) = self.synth_uris.read().get(base) {
-            return Ok(u.clone());
-        }
-        let u = node_uri(base, "/internal/synthesize")?;
-        let mut uris = self.synth_uris.write();
-        if uris.len() >= 4096 {
-            uris.clear(); // nodes come and go; never grow without bound
-        }
-        uris.insert(base.to_string(), u.clone());
-        Ok(u)
     }
 
     /// POST `body` to `uri`; the answer's head, within `wait`.
@@ -305,7 +300,8 @@ impl Upstream {
             .header(CONTENT_TYPE, content_type)
             .header(http::HeaderName::from_static(vctts_http::REQUEST_ID_HEADER), request_id)
             .body(Full::new(body))
-            .map_err(|e| UpstreamError::node(Fault::Unreachable, format!("cannot build the request: {e}")))?;
+            // Not the node's fault: nothing was sent.
+            .map_err(|e| UpstreamError::Client(ApiError::internal(format!("cannot build the request: {e}"))))?;
         if let Some(a) = &self.auth {
             req.headers_mut().insert(AUTHORIZATION, a.clone());
         }
@@ -324,8 +320,15 @@ impl Upstream {
         request_id: &str,
     ) -> Result<AudioStream, UpstreamError> {
         let json = serde_json::to_vec(req).map_err(|e| UpstreamError::Client(ApiError::internal(e.to_string())))?;
-        let resp =
-            self.post(self.synth_uri(base)?, request_id, "application/json", json.into(), self.first_timeout).await?;
+        let resp = self
+            .post(
+                node_uri(base, "/internal/synthesize")?,
+                request_id,
+                "application/json",
+                json.into(),
+                self.first_timeout,
+            )
+            .await?;
         if !resp.status().is_success() {
             return Err(error_from(resp, self.first_timeout).await);
         }
@@ -408,5 +411,43 @@ fn node_uri(base: &str, path: &str) -> Result<Uri, UpstreamError> {
     match u.scheme_str() {
         Some("http") if u.authority().is_some() => Ok(u),
         _ => Err(bad_url(base, "nodes are reached over plain http://host:port")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(std::io::Error);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("tcp connect error")
+        }
+    }
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn timeouts_are_found_among_the_causes() {
+        let t = Wrap(std::io::Error::new(std::io::ErrorKind::TimedOut, "took too long"));
+        assert!(timed_out(&t));
+        assert_eq!(chain(&t), "tcp connect error: took too long");
+        let refused = Wrap(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "timed out (in words only)"));
+        assert!(!timed_out(&refused), "decided by the error kind, not its text");
+    }
+
+    #[test]
+    fn node_urls_are_plain_http() {
+        assert_eq!(
+            node_uri("http://10.0.0.2:9000/", "/api/command").unwrap().to_string(),
+            "http://10.0.0.2:9000/api/command"
+        );
+        for bad in ["https://10.0.0.2:9000", "10.0.0.2:9000", "http://", "http://a b"] {
+            assert!(matches!(node_uri(bad, "/x"), Err(UpstreamError::Node { fault: Fault::Unreachable, .. })), "{bad}");
+        }
     }
 }

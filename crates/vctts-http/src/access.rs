@@ -56,14 +56,9 @@ tokio::task_local! {
 /// abandoned): bookkeeping that the client need not wait for (metrics,
 /// statistics). Outside a request handler's task, `f` runs at once.
 pub fn after_send(f: impl FnOnce() + Send + 'static) {
-    let mut f = Some(f);
-    let _ = AFTER_SEND.try_with(|q| {
-        if let (Ok(mut q), Some(f)) = (q.lock(), f.take()) {
-            q.push(Box::new(f));
-        }
-    });
-    if let Some(f) = f {
-        f();
+    match AFTER_SEND.try_with(Arc::clone) {
+        Ok(q) => after_send_into(&q, f),
+        Err(_) => f(),
     }
 }
 
@@ -122,6 +117,7 @@ pub async fn request_context(State(ctx): State<Arc<RequestContext>>, mut req: Re
     resp.map(|body| Body::new(LoggedBody { inner: body, line }))
 }
 
+/// Queue `f` on a request's deferred work (run at once if the queue is poisoned).
 fn after_send_into(q: &Mutex<Deferred>, f: impl FnOnce() + Send + 'static) {
     match q.lock() {
         Ok(mut q) => q.push(Box::new(f)),
@@ -150,8 +146,8 @@ impl AccessLine {
     /// this poll. On a single-threaded runtime the line is written (and the
     /// request's [`after_send`] work done) by a task that runs once the
     /// connection's task yields, i.e. after the response has gone out, so none
-    /// of it delays the client. (On a work-stealing runtime another thread could pick that task
-    /// up, waking it; there the line is written at once.)
+    /// of it delays the client. (On a work-stealing runtime another thread
+    /// could pick that task up, waking it; there the line is written at once.)
     fn log_after_send(&mut self) {
         let deferrable = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
