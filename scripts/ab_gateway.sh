@@ -2,9 +2,10 @@
 # Compare two builds of the gateway side by side, at one connection: each build
 # runs its own gateway + tone worker, and rounds alternate between them so that
 # the machine's drift hits both. Prints, per build, the median p50 through the
-# gateway, the median p50 of its worker called directly, and the gateway's
-# user and kernel CPU per request (from /proc; steadier than latency on a
-# shared VM). Needs wrk. Not a test: run it on an idle machine.
+# gateway, the median p50 of its worker called directly, the user and kernel
+# CPU per request of the gateway's serving threads and the whole gateway's CPU
+# per request (from /proc; steadier than latency on a shared VM). Needs wrk.
+# Not a test: run it on an idle machine.
 #
 #   cp target/release/vctts /tmp/vctts-a   # before a change
 #   cargo build --release --features vctts/test-engine -p vctts
@@ -47,18 +48,30 @@ for i in 0 1; do
   gw+=("$g") wk+=("$w")
 done
 
-cpu() { awk '{print $14 + $15, $14, $15}' "/proc/$1/stat"; }  # ticks: total user sys
+# ticks: serving threads' user and sys (the main thread and vctts-serve-*), then the whole process's
+cpu() {
+  local pid=$1 su=0 ss=0 line rest u k
+  for f in /proc/"$pid"/task/*/stat; do
+    line=$(<"$f") || continue
+    rest=${line##*) }  # fields from the 3rd on; utime and stime are the 12th and 13th of them
+    read -r _ _ _ _ _ _ _ _ _ _ _ u k _ <<<"$rest"
+    if [[ $f == /proc/$pid/task/$pid/stat || $line == *"(vctts-serve-"* ]]; then su=$((su + u)) ss=$((ss + k)); fi
+  done
+  read -r _ _ _ _ _ _ _ _ _ _ _ u k _ <<<"$(sed 's/.*) //' "/proc/$pid/stat")"
+  echo "$su $ss $u $k"
+}
 p50() { wrk -t1 -c1 -d"${secs}s" --latency -s "$dir/post.lua" "$1" | awk '$1 == "50%" {v=$2; if (v ~ /ms$/) {sub("ms","",v); v*=1000} else sub("us","",v); print v}'; }
 for r in $(seq 1 "$rounds"); do
   for i in 0 1; do
     echo "direct$i $(p50 "http://127.0.0.1:${wk[$i]}/api/synthesize")"
-    read -r _ u0 s0 < <(cpu "${gwpid[$i]}")
+    read -r u0 s0 pu0 ps0 < <(cpu "${gwpid[$i]}")
     out=$(wrk -t1 -c1 -d"${secs}s" --latency -s "$dir/post.lua" "http://127.0.0.1:${gw[$i]}/api/synthesize")
-    read -r _ u1 s1 < <(cpu "${gwpid[$i]}")
+    read -r u1 s1 pu1 ps1 < <(cpu "${gwpid[$i]}")
     n=$(awk '/requests in/ {print $1}' <<<"$out")
     v=$(awk '$1 == "50%" {v=$2; if (v ~ /ms$/) {sub("ms","",v); v*=1000} else sub("us","",v); print v}' <<<"$out")
     tick=$(getconf CLK_TCK)
-    echo "gateway$i $v $(( (u1 - u0) * 1000000 / tick / n )) $(( (s1 - s0) * 1000000 / tick / n ))"
+    echo "gateway$i $v $(( (u1 - u0) * 1000000 / tick / n )) $(( (s1 - s0) * 1000000 / tick / n ))" \
+      "$(( (pu1 - pu0 + ps1 - ps0) * 1000000 / tick / n ))"
   done
 done | python3 -c '
 import sys, statistics as st, collections
@@ -67,11 +80,11 @@ for line in sys.stdin:
     k, *v = line.split()
     d[k].append([float(x) for x in v])
 names = sys.argv[1:]
-print("| build | direct p50 us | via gateway p50 us | added us | gateway user CPU us/req | kernel us/req |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| build | direct p50 us | via gateway p50 us | added us | serving thread user us/req | kernel us/req | whole gateway CPU us/req |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for i, name in enumerate(names):
     direct = st.median(x[0] for x in d[f"direct{i}"])
     g = d[f"gateway{i}"]
     via = st.median(x[0] for x in g)
-    print(f"| {name} | {direct:.0f} | {via:.0f} | {via - direct:.0f} | {st.median(x[1] for x in g):.0f} | {st.median(x[2] for x in g):.0f} |")
+    print(f"| {name} | {direct:.0f} | {via:.0f} | {via - direct:.0f} | {st.median(x[1] for x in g):.0f} | {st.median(x[2] for x in g):.0f} | {st.median(x[3] for x in g):.0f} |")
 ' "$1" "$2"

@@ -54,7 +54,8 @@ tokio::task_local! {
 
 /// Run `f` once the answer to the request being handled has been sent (or
 /// abandoned): bookkeeping that the client need not wait for (metrics,
-/// statistics). Outside a request handler's task, `f` runs at once.
+/// statistics), on the log writer thread when there is one (within a few
+/// milliseconds). Outside a request handler's task, `f` runs at once.
 pub fn after_send(f: impl FnOnce() + Send + 'static) {
     match AFTER_SEND.try_with(Arc::clone) {
         Ok(q) => after_send_into(&q, f),
@@ -112,9 +113,8 @@ pub async fn request_context(State(ctx): State<Arc<RequestContext>>, mut req: Re
     let node = resp.headers().get("x-node-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let quiet = ctx.access_log.quiet_prefixes.iter().any(|p| path.starts_with(p.as_str()))
         || ctx.access_log.quiet_suffixes.iter().any(|s| path.ends_with(s.as_str()));
-    let line =
-        AccessLine { method, path, status, client_ip, node, start, span, quiet, bytes: 0, logged: false, deferred };
-    resp.map(|body| Body::new(LoggedBody { inner: body, line }))
+    let line = AccessLine { method, path, status, client_ip, node, start, span, quiet, bytes: 0, deferred };
+    resp.map(|body| Body::new(LoggedBody { inner: body, line: Some(line) }))
 }
 
 /// Queue `f` on a request's deferred work (run at once if the queue is poisoned).
@@ -125,7 +125,6 @@ fn after_send_into(q: &Mutex<Deferred>, f: impl FnOnce() + Send + 'static) {
     }
 }
 
-#[derive(Clone)]
 struct AccessLine {
     method: Method,
     path: String,
@@ -136,43 +135,35 @@ struct AccessLine {
     span: tracing::Span,
     quiet: bool,
     bytes: u64,
-    logged: bool,
     /// What the request left to do after its answer ([`after_send`]).
     deferred: Arc<Mutex<Deferred>>,
 }
 
 impl AccessLine {
-    /// The body ended: hyper writes the response's last bytes right after
-    /// this poll. On a single-threaded runtime the line is written (and the
-    /// request's [`after_send`] work done) by a task that runs once the
-    /// connection's task yields, i.e. after the response has gone out, so none
-    /// of it delays the client. (On a work-stealing runtime another thread
-    /// could pick that task up, waking it; there the line is written at once.)
-    fn log_after_send(&mut self) {
-        let deferrable = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
-        if !deferrable || self.logged {
-            return self.log(true);
-        }
-        let mut line = self.clone();
+    /// The body ended (`complete`: hyper writes its last bytes right after
+    /// this) or was dropped early: write the access line and do the request's
+    /// [`after_send`] work. Both go to the log writer thread
+    /// ([`vctts_telemetry::defer`]), so none of it runs on the serving thread
+    /// between this answer and the next request. Without that thread (logging
+    /// not set up) a single-threaded runtime runs them in a task, after the
+    /// connection's task has yielded and the answer has gone out, and a
+    /// work-stealing one at once (a task there could wake another thread).
+    fn finish(self, complete: bool) {
         // The latency logged is the time until the last byte was handed to hyper.
         let elapsed = self.start.elapsed();
-        self.logged = true;
-        tokio::spawn(async move {
-            line.log_with(true, elapsed);
-        });
-    }
-
-    fn log(&mut self, complete: bool) {
-        let elapsed = self.start.elapsed();
-        self.log_with(complete, elapsed);
-    }
-
-    fn log_with(&mut self, complete: bool, elapsed: std::time::Duration) {
-        if self.logged {
-            return;
+        let job: vctts_telemetry::Job = Box::new(move || self.log_with(complete, elapsed));
+        if let Err(job) = vctts_telemetry::defer(job) {
+            let single = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+            if single {
+                tokio::spawn(async move { job() });
+            } else {
+                job()
+            }
         }
-        self.logged = true;
+    }
+
+    fn log_with(self, complete: bool, elapsed: std::time::Duration) {
         let _e = self.span.enter();
         let latency_ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
         let node = self.node.as_deref().unwrap_or("-");
@@ -209,17 +200,16 @@ pin_project_lite::pin_project! {
     struct LoggedBody {
         #[pin]
         inner: Body,
-        line: AccessLine,
+        // Taken when the line is written.
+        line: Option<AccessLine>,
     }
     impl PinnedDrop for LoggedBody {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             // hyper stops polling once `is_end_stream` holds; anything else
             // dropped early means the client went away or the stream failed.
-            if http_body::Body::is_end_stream(&*this.inner) {
-                this.line.log_after_send();
-            } else {
-                this.line.log(false);
+            if let Some(line) = this.line.take() {
+                line.finish(http_body::Body::is_end_stream(&*this.inner));
             }
         }
     }
@@ -234,12 +224,20 @@ impl http_body::Body for LoggedBody {
         let r = this.inner.poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(f))) => {
-                if let Some(d) = f.data_ref() {
-                    this.line.bytes += d.len() as u64;
+                if let (Some(d), Some(line)) = (f.data_ref(), this.line.as_mut()) {
+                    line.bytes += d.len() as u64;
                 }
             }
-            Poll::Ready(None) => this.line.log_after_send(),
-            Poll::Ready(Some(Err(_))) => this.line.log(false),
+            Poll::Ready(None) => {
+                if let Some(line) = this.line.take() {
+                    line.finish(true);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(line) = this.line.take() {
+                    line.finish(false);
+                }
+            }
             Poll::Pending => {}
         }
         r

@@ -5,7 +5,10 @@
 //! Request ids travel as a `request` span around each HTTP request, so every
 //! line logged while serving it carries `request_id`.
 
+mod batch;
 mod json;
+
+pub use batch::{defer, BatchGuard, BatchWriter, Job};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,7 +19,6 @@ use file_rotate::compression::Compression;
 use file_rotate::suffix::{AppendTimestamp, FileLimit};
 use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -93,9 +95,10 @@ impl Default for LogConfig {
     }
 }
 
-/// Keeps the background log writer alive; drop it last (flushes files).
+/// Keeps the background log writers alive; drop it last (writes what is pending).
 pub struct LogGuard {
-    _file: Option<WorkerGuard>,
+    _console: BatchGuard,
+    _file: Option<BatchGuard>,
 }
 
 fn filter(level: &str) -> anyhow::Result<EnvFilter> {
@@ -113,39 +116,53 @@ fn filter(level: &str) -> anyhow::Result<EnvFilter> {
 
 /// Install the global subscriber. Call once, early in `main`.
 pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
+    // Lines go to stderr and the file from writer threads, in batches (see `batch`):
+    // a serving thread then never makes a system call to log a request.
+    let (stderr, console_guard) =
+        BatchWriter::spawn("vctts-log", std::io::stderr()).context("cannot start the log writer thread")?;
+    // That thread also does what requests leave for after their answers (access lines, metrics).
+    stderr.run_deferred_work();
     let console: Box<dyn Layer<_> + Send + Sync> = if cfg.json {
         Box::new(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())
                 .event_format(json::FlatJson)
-                .with_writer(std::io::stderr)
+                .with_writer(stderr)
                 .with_filter(filter(&cfg.level)?),
         )
     } else {
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
-        Box::new(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(ansi)
-                .with_writer(std::io::stderr)
-                .with_filter(filter(&cfg.level)?),
-        )
+        Box::new(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(stderr).with_filter(filter(&cfg.level)?))
     };
-    let (file_layer, guard) = match &cfg.dir {
+    let (file_layer, file_guard) = match &cfg.dir {
         Some(dir) => {
             let writer = rotating_writer(dir, &cfg.file_stem, cfg.rotation, cfg.keep)?;
-            let (nb, guard) = tracing_appender::non_blocking(writer);
+            let (w, guard) =
+                BatchWriter::spawn("vctts-log-file", writer).context("cannot start the log file writer thread")?;
             let layer = tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())
                 .event_format(json::FlatJson)
                 .with_ansi(false)
-                .with_writer(nb)
+                .with_writer(w)
                 .with_filter(filter(&cfg.level)?);
             (Some(layer), Some(guard))
         }
         None => (None, None),
     };
     tracing_subscriber::registry().with(console).with(file_layer).try_init().context("logging already initialised")?;
-    Ok(LogGuard { _file: guard })
+    // A panic message is written straight to stderr: write the lines logged before it first.
+    let flushers: Vec<Box<dyn Fn() + Send + Sync>> = std::iter::once(&console_guard)
+        .chain(file_guard.as_ref())
+        .map(|g| Box::new(g.flusher()) as Box<dyn Fn() + Send + Sync>)
+        .collect();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        for f in &flushers {
+            f();
+        }
+        previous(info)
+    }));
+    Ok(LogGuard { _console: console_guard, _file: file_guard })
 }
 
 /// A writer that rotates `dir/stem.log` by time or size and keeps `keep` old files.

@@ -51,6 +51,8 @@ impl Proc {
     }
 
     pub fn log_text(&self) -> String {
+        // A running process writes its log lines in batches, at most 5 ms late.
+        std::thread::sleep(std::time::Duration::from_millis(30));
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
