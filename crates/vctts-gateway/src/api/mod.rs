@@ -46,14 +46,12 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/synthesize", post(synthesize::synthesize))
         .route("/api/extract_voice", post(voices::extract_voice).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/batch_synthesize", post(synthesize::batch).layer(DefaultBodyLimit::max(16 * 1024 * 1024)))
-        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
-        .route_layer(axum::middleware::map_response(close_after_refusal));
+        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit));
 
     // OpenAI-compatible routes: same limits, OpenAI's error shape, optional API keys.
     let openai = Router::new()
         .route("/v1/audio/speech", post(openai::speech))
         .route_layer(axum::middleware::from_fn_with_state(gw.clone(), limit))
-        .route_layer(axum::middleware::map_response(close_after_refusal))
         .route("/v1/models", get(openai::models))
         .route("/v1/audio/voices", get(openai::voices))
         .layer(axum::middleware::from_fn_with_state(gw.clone(), openai::openai_layer));
@@ -92,7 +90,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
 /// unread, and hyper then closes the connection after the answer without
 /// saying so: a client that reuses it for its next request gets a reset
 /// (`IncompleteMessage`). `Connection: close` tells it not to.
-async fn close_after_refusal(mut resp: Response) -> Response {
+fn close_after_refusal(mut resp: Response) -> Response {
     if resp.status().is_client_error() || resp.status().is_server_error() {
         resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
@@ -100,16 +98,20 @@ async fn close_after_refusal(mut resp: Response) -> Response {
 }
 
 /// Rate limits, decided before the handler runs; the concurrency permit is
-/// held until the response body has been sent.
-async fn limit(State(gw): G, req: Request, next: Next) -> Result<Response, HttpError> {
-    let endpoint = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+/// held until the response body has been sent. Refusals and failed requests
+/// close the connection ([`close_after_refusal`]).
+async fn limit(State(gw): G, req: Request, next: Next) -> Response {
     let ip = req.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
-    let permit = gw.limiter.check(&endpoint, ip).map_err(|r| {
-        tracing::info!(limit = r.limit, client_ip = %ip, "request refused by rate limit");
-        HttpError(r.into())
-    })?;
-    let resp = next.run(req).await;
-    Ok(resp.map(|b| Body::new(HoldBody { inner: b, _hold: Some(permit) })))
+    let endpoint = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or_default();
+    let permit = match gw.limiter.check(endpoint, ip) {
+        Ok(p) => p,
+        Err(r) => {
+            tracing::info!(limit = r.limit, client_ip = %ip, "request refused by rate limit");
+            return close_after_refusal(HttpError(r.into()).into_response());
+        }
+    };
+    let resp = close_after_refusal(next.run(req).await);
+    resp.map(|b| Body::new(HoldBody { inner: b, _hold: Some(permit) }))
 }
 
 pin_project_lite::pin_project! {
