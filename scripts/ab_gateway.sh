@@ -69,9 +69,10 @@ for r in $(seq 1 "$rounds"); do
     read -r u1 s1 pu1 ps1 < <(cpu "${gwpid[$i]}")
     n=$(awk '/requests in/ {print $1}' <<<"$out")
     v=$(awk '$1 == "50%" {v=$2; if (v ~ /ms$/) {sub("ms","",v); v*=1000} else sub("us","",v); print v}' <<<"$out")
+    v99=$(awk '$1 == "99%" {v=$2; if (v ~ /ms$/) {sub("ms","",v); v*=1000} else sub("us","",v); print v}' <<<"$out")
     tick=$(getconf CLK_TCK)
     echo "gateway$i $v $(( (u1 - u0) * 1000000 / tick / n )) $(( (s1 - s0) * 1000000 / tick / n ))" \
-      "$(( (pu1 - pu0 + ps1 - ps0) * 1000000 / tick / n ))"
+      "$(( (pu1 - pu0 + ps1 - ps0) * 1000000 / tick / n ))" "$v99"
   done
 done | python3 -c '
 import sys, statistics as st, collections
@@ -80,11 +81,11 @@ for line in sys.stdin:
     k, *v = line.split()
     d[k].append([float(x) for x in v])
 names = sys.argv[1:]
-print("| build | direct p50 us | via gateway p50 us | added us | serving thread user us/req | kernel us/req | whole gateway CPU us/req |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| build | direct p50 us | via gateway p50 us | added us | via gateway p99 us | serving thread user us/req | kernel us/req | whole gateway CPU us/req |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for i, name in enumerate(names):
     direct = st.median(x[0] for x in d[f"direct{i}"])
     g = d[f"gateway{i}"]
     via = st.median(x[0] for x in g)
-    print(f"| {name} | {direct:.0f} | {via:.0f} | {via - direct:.0f} | {st.median(x[1] for x in g):.0f} | {st.median(x[2] for x in g):.0f} | {st.median(x[3] for x in g):.0f} |")
+    print(f"| {name} | {direct:.0f} | {via:.0f} | {via - direct:.0f} | {st.median(x[4] for x in g):.0f} | {st.median(x[1] for x in g):.0f} | {st.median(x[2] for x in g):.0f} | {st.median(x[3] for x in g):.0f} |")
 ' "$1" "$2"

@@ -34,7 +34,7 @@ pub const IDLE_AFTER: Duration = Duration::from_millis(50);
 /// Bytes waiting beyond which new lines are dropped.
 pub const MAX_PENDING: usize = 8 << 20;
 /// Deferred jobs waiting beyond which [`defer`] runs a job where it is called.
-pub const MAX_JOBS: usize = 100_000;
+pub const MAX_JOBS: usize = 20_000;
 
 /// Work handed to the writer thread.
 pub type Job = Box<dyn FnOnce() + Send>;
