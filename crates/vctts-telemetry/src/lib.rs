@@ -8,7 +8,7 @@
 mod batch;
 mod json;
 
-pub use batch::{defer, BatchGuard, BatchWriter, Job};
+pub use batch::{defer, BatchGuard, BatchWriter, Job, INTERVAL};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
