@@ -120,8 +120,7 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
     // a serving thread then never makes a system call to log a request.
     let (stderr, console_guard) =
         BatchWriter::spawn("vctts-log", std::io::stderr()).context("cannot start the log writer thread")?;
-    // That thread also does what requests leave for after their answers (access lines, metrics).
-    stderr.run_deferred_work();
+    let deferred = stderr.clone();
     let console: Box<dyn Layer<_> + Send + Sync> = if cfg.json {
         Box::new(
             tracing_subscriber::fmt::layer()
@@ -150,6 +149,9 @@ pub fn init_logging(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
         None => (None, None),
     };
     tracing_subscriber::registry().with(console).with(file_layer).try_init().context("logging already initialised")?;
+    // Only now that its lines are the process's log: that thread also does what requests leave
+    // for after their answers (access lines, metrics).
+    deferred.run_deferred_work();
     // A panic message is written straight to stderr: write the lines logged before it first.
     let flushers: Vec<Box<dyn Fn() + Send + Sync>> = std::iter::once(&console_guard)
         .chain(file_guard.as_ref())
