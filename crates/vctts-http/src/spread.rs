@@ -82,6 +82,14 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
+/// Blocking threads (`spawn_blocking`: audio encoding and decoding, zips)
+/// per serving runtime. Tokio's default of 512 lets a burst grow the pool,
+/// and the pool does not shrink while work keeps coming (idle threads are
+/// woken in turn, so none reaches its keep-alive); each extra thread that
+/// allocates gets a glibc arena of its own, which shows as slow RSS growth.
+/// The work is CPU-bound: more threads than this do not finish it sooner.
+pub const MAX_BLOCKING_THREADS: usize = 4;
+
 /// Serve `app` on `listener` from `threads` threads: the caller's runtime
 /// (slot 0) and `threads - 1` new threads with a single-threaded runtime
 /// each. Connections get `TCP_NODELAY` and are dealt out in turn. Resolves
@@ -112,7 +120,11 @@ pub async fn serve_spread(
         let (app, stop_rx) = (app.clone(), stop_rx.clone());
         std::thread::Builder::new().name(format!("vctts-serve-{slot}")).spawn(move || {
             SLOT.with(|s| s.set(slot));
-            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            match tokio::runtime::Builder::new_current_thread()
+                .max_blocking_threads(MAX_BLOCKING_THREADS)
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt.block_on(async move {
                     if let Err(e) = axum::serve(handoff, WithPeer(app)).with_graceful_shutdown(stopped(stop_rx)).await {
                         tracing::error!("server thread {slot}: {e}");

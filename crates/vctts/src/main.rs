@@ -24,7 +24,11 @@ fn main() -> ExitCode {
     // included: a request then never wakes another thread. Workers and standalone keep the
     // work-stealing runtime (in standalone the gateway's first serving slot shares it with the worker).
     let mut builder = match cli.command {
-        Command::Gateway(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Gateway(_) => {
+            let mut b = tokio::runtime::Builder::new_current_thread();
+            b.max_blocking_threads(vctts_http::MAX_BLOCKING_THREADS);
+            b
+        }
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {
