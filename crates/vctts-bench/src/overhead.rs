@@ -39,6 +39,9 @@ pub struct Args {
     /// Rounds over the three paths (in rotating order); the median of each figure is reported.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Extra gateway flags, e.g. `--gateway-arg=--serve-threads=16` (repeatable).
+    #[arg(long = "gateway-arg", allow_hyphen_values = true)]
+    pub gateway_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,6 +160,7 @@ pub async fn run(a: Args) -> Result<()> {
     let c = Cluster::new(&a.vctts)?;
     let mut limits: Vec<&str> = HIGH_LIMITS.to_vec();
     limits.extend(["--heartbeat-interval", "5", "--dead-threshold", "30", "--log-level", "info"]);
+    limits.extend(a.gateway_args.iter().map(String::as_str));
     let gw = c.gateway(&limits).await?;
     let worker = c.worker("tone", "bench-w1", Some(&gw.url), &["--max-concurrency".into(), "256".into()], &[]).await?;
 
@@ -205,6 +209,9 @@ pub async fn run(a: Args) -> Result<()> {
     )?;
 
     println!("# gateway overhead: {} ({} bytes of WAV per answer)", crate::procs::machine(), answers[0].len());
+    if !a.gateway_args.is_empty() {
+        println!("# gateway flags added: {}", a.gateway_args.join(" "));
+    }
     println!(
         "# wrk -t{} -d{}s --latency, POST /api/synthesize {body}; median of {} rounds per path",
         a.threads, a.duration, a.rounds
