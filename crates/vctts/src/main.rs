@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             // TOKIO_WORKER_THREADS still overrides.
             let mut b = tokio::runtime::Builder::new_multi_thread();
             if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-                b.worker_threads(std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)));
+                b.worker_threads(half_the_cores());
             }
             b
         }
@@ -59,6 +59,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Half the CPU cores, at least one: the default share of a process that
+/// shares its machine (gateway serving threads, a worker's async threads).
+fn half_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 /// Parse the command line, with defaults from `--config` injected before the user's flags.
@@ -187,7 +193,7 @@ fn gateway_config(a: &GatewayArgs) -> anyhow::Result<GatewayConfig> {
         threads: match a.serve_threads {
             // Half the cores: on 2 cores shared with a worker and the clients, one serving thread
             // gave 1.77x nginx's added latency at 32 connections where two gave 2.09x (BENCHMARKS.md).
-            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            0 => half_the_cores(),
             n => n.into(),
         },
     })
