@@ -12,7 +12,7 @@ pub use client_ip::{ClientIp, TrustedProxies};
 pub use error::{ErrorType, HttpError};
 pub use json::ApiJson;
 pub use serve::{bind, no_delay, shutdown_signal, BindError};
-pub use spread::{runtime_slot, serve_spread, MAX_BLOCKING_THREADS};
+pub use spread::{runtime_slot, serve_spread, serving_runtime};
 
 /// `Authorization: Bearer <token>` from the headers, if present.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {

@@ -88,7 +88,16 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// woken in turn, so none reaches its keep-alive); each extra thread that
 /// allocates gets a glibc arena of its own, which shows as slow RSS growth.
 /// The work is CPU-bound: more threads than this do not finish it sooner.
-pub const MAX_BLOCKING_THREADS: usize = 4;
+const MAX_BLOCKING_THREADS: usize = 4;
+
+/// The builder of a serving runtime: single-threaded, at most
+/// `MAX_BLOCKING_THREADS` blocking threads. The gateway's main runtime and
+/// each extra serving thread's are built from it.
+pub fn serving_runtime() -> tokio::runtime::Builder {
+    let mut b = tokio::runtime::Builder::new_current_thread();
+    b.max_blocking_threads(MAX_BLOCKING_THREADS).enable_all();
+    b
+}
 
 /// Serve `app` on `listener` from `threads` threads: the caller's runtime
 /// (slot 0) and `threads - 1` new threads with a single-threaded runtime
@@ -120,11 +129,7 @@ pub async fn serve_spread(
         let (app, stop_rx) = (app.clone(), stop_rx.clone());
         std::thread::Builder::new().name(format!("vctts-serve-{slot}")).spawn(move || {
             SLOT.with(|s| s.set(slot));
-            match tokio::runtime::Builder::new_current_thread()
-                .max_blocking_threads(MAX_BLOCKING_THREADS)
-                .enable_all()
-                .build()
-            {
+            match serving_runtime().build() {
                 Ok(rt) => rt.block_on(async move {
                     if let Err(e) = axum::serve(handoff, WithPeer(app)).with_graceful_shutdown(stopped(stop_rx)).await {
                         tracing::error!("server thread {slot}: {e}");

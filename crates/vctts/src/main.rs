@@ -25,11 +25,7 @@ fn main() -> ExitCode {
     // work-stealing runtime (in standalone the gateway's first serving slot shares it with the
     // worker); a worker's has half the cores' threads.
     let mut builder = match cli.command {
-        Command::Gateway(_) => {
-            let mut b = tokio::runtime::Builder::new_current_thread();
-            b.max_blocking_threads(vctts_http::MAX_BLOCKING_THREADS);
-            b
-        }
+        Command::Gateway(_) => vctts_http::serving_runtime(),
         Command::Worker(_) => {
             // Engines compute on their own threads (spawn_blocking); the async side of a worker is
             // HTTP and glue. One async thread per core let the spare ones spin looking for work on
