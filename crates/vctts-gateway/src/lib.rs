@@ -43,6 +43,9 @@ pub struct GatewayConfig {
     pub stream_idle_timeout: Duration,
     /// How long a node that hung or sent garbage stays out of rotation.
     pub quarantine: Duration,
+    /// How long a request waits for a node that is loading its model when no
+    /// node of its engine serves yet (zero: fail at once).
+    pub load_wait: Duration,
     pub max_upload_bytes: usize,
     pub min_voice_seconds: f64,
     pub max_voice_seconds: f64,
@@ -75,6 +78,7 @@ impl Default for GatewayConfig {
             worker_timeout: Duration::from_secs(60),
             stream_idle_timeout: Duration::from_secs(60),
             quarantine: Duration::from_secs(30),
+            load_wait: Duration::from_secs(30),
             max_upload_bytes: 20 * 1024 * 1024,
             min_voice_seconds: 1.0,
             max_voice_seconds: 60.0,

@@ -139,6 +139,8 @@ pub struct Registry {
     removed: RwLock<HashSet<String>>,
     events: EventHub,
     rr: AtomicU64,
+    /// Woken on every change of a node's state (and on registration and removal).
+    changed: tokio::sync::Notify,
 }
 
 /// A reserved slot on a node; releasing it (drop) frees the slot.
@@ -172,6 +174,7 @@ impl Registry {
             removed: RwLock::new(HashSet::new()),
             events,
             rr: AtomicU64::new(0),
+            changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -193,6 +196,7 @@ impl Registry {
     fn announce(&self, n: &mut Node, now: Instant) {
         let s = n.state(now);
         if s != n.announced {
+            self.changed.notify_waiters();
             let old = n.announced;
             n.announced = s;
             let view = n.view(now);
@@ -248,6 +252,7 @@ impl Registry {
         entry.quarantine = None;
         tracing::info!(node_id = %id, engine = %entry.reg.engine, url = %entry.reg.url, again = existed, "node registered");
         if !existed {
+            self.changed.notify_waiters();
             entry.announced = entry.state(now);
             self.events.publish(kind::NODE_ONLINE, entry.view(now));
         } else {
@@ -297,6 +302,7 @@ impl Registry {
         let n = self.nodes.write().remove(id)?;
         self.removed.write().insert(id.to_string());
         let view = n.view(Instant::now());
+        self.changed.notify_waiters();
         self.events.publish(kind::NODE_REMOVED, &view);
         tracing::info!(node_id = %id, "node removed");
         Some(view)
@@ -376,6 +382,44 @@ impl Registry {
         let mut v: Vec<NodeView> = self.nodes.read().values().map(|n| n.view(now)).collect();
         v.sort_by(|a, b| a.engine.cmp(&b.engine).then(a.name.cmp(&b.name)).then(a.node_id.cmp(&b.node_id)));
         v
+    }
+
+    /// Whether no node of `engine` (outside `exclude`) serves while one is
+    /// loading its model: a request for it is worth holding for a while.
+    pub fn only_loading(&self, engine: &str, exclude: &[String]) -> bool {
+        let now = Instant::now();
+        let nodes = self.nodes.read();
+        let mut loading = false;
+        for (id, n) in nodes.iter() {
+            if n.reg.engine != engine || exclude.contains(id) {
+                continue;
+            }
+            match n.state(now) {
+                s if s.serves() => return false,
+                NodeState::Loading => loading = true,
+                _ => {}
+            }
+        }
+        loading
+    }
+
+    /// Wait until a node of `engine` serves, none is loading any more, or
+    /// `deadline`. Returns whether it waited at all.
+    pub async fn wait_while_loading(&self, engine: &str, exclude: &[String], deadline: tokio::time::Instant) -> bool {
+        let mut waited = false;
+        loop {
+            // Registered before the check, so a change between the two is not missed.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if !self.only_loading(engine, exclude) {
+                return waited;
+            }
+            waited = true;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return true;
+            }
+        }
     }
 
     /// Whether any node of this engine exists (in any state).
@@ -487,5 +531,53 @@ mod tests {
         let hb = Heartbeat { status: NodeState::Ready, load: NodeLoad::default(), model: None, error: None };
         assert!(matches!(r.heartbeat("a", hb.clone()), HeartbeatOutcome::Removed));
         assert!(matches!(r.heartbeat("zz", hb), HeartbeatOutcome::Unknown));
+    }
+
+    fn hb(status: NodeState) -> Heartbeat {
+        Heartbeat { status, load: NodeLoad::default(), model: None, error: None }
+    }
+
+    #[tokio::test]
+    async fn requests_wait_for_a_loading_node_and_only_for_one() {
+        let r = Registry::new(EventHub::new(64));
+        let soon = || tokio::time::Instant::now() + Duration::from_secs(10);
+        // Nothing of the engine, or a node in standby: no waiting.
+        assert!(!r.wait_while_loading("e", &[], soon()).await);
+        r.register(RegisterRequest { status: NodeState::Standby, ..reg("s", "e", 1) });
+        assert!(!r.wait_while_loading("e", &[], soon()).await);
+
+        r.register(RegisterRequest { status: NodeState::Loading, ..reg("a", "e", 1) });
+        assert!(r.only_loading("e", &[]) && !r.only_loading("e", &["a".to_string()]));
+        assert_eq!(r.acquire("e", &[]).err(), Some(RouteError::NoNode));
+        let r2 = r.clone();
+        let ready = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(matches!(r2.heartbeat("a", hb(NodeState::Ready)), HeartbeatOutcome::Ok));
+        });
+        let t = std::time::Instant::now();
+        assert!(r.wait_while_loading("e", &[], soon()).await);
+        assert!(t.elapsed() >= Duration::from_millis(90) && t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        ready.await.unwrap();
+        assert_eq!(r.acquire("e", &[]).unwrap().node_id, "a");
+
+        // A load that fails wakes the waiters at once; a load that never ends is waited for
+        // until the deadline only.
+        r.register(RegisterRequest { status: NodeState::Loading, ..reg("b", "f", 1) });
+        let r2 = r.clone();
+        let failed = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            r2.heartbeat("b", hb(NodeState::Error));
+        });
+        let t = std::time::Instant::now();
+        assert!(r.wait_while_loading("f", &[], soon()).await);
+        assert!(t.elapsed() < Duration::from_secs(5));
+        failed.await.unwrap();
+        assert_eq!(r.acquire("f", &[]).err(), Some(RouteError::NoNode));
+        r.heartbeat("b", hb(NodeState::Loading));
+        let t = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+        assert!(r.wait_while_loading("f", &[], deadline).await);
+        assert!(t.elapsed() >= Duration::from_millis(190), "{:?}", t.elapsed());
+        assert!(r.only_loading("f", &[]));
     }
 }

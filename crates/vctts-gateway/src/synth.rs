@@ -49,6 +49,34 @@ impl Gateway {
         }
     }
 
+    /// Reserve a slot on a node of `engine`. While no node of it serves but one
+    /// is loading its model (a worker just started), hold the request for up
+    /// to `load_wait` rather than fail it.
+    async fn acquire(&self, engine: &str, exclude: &[String]) -> Result<Lease, ApiError> {
+        match self.registry.acquire(engine, exclude) {
+            Err(RouteError::NoNode) if !self.cfg.load_wait.is_zero() => {
+                let deadline = tokio::time::Instant::now() + self.cfg.load_wait;
+                if !self.registry.wait_while_loading(engine, exclude, deadline).await {
+                    return Err(self.route_error(engine, RouteError::NoNode));
+                }
+                match self.registry.acquire(engine, exclude) {
+                    Err(RouteError::NoNode) if self.registry.only_loading(engine, exclude) => {
+                        Err(ApiError::unavailable(
+                            "no_available_node",
+                            format!(
+                                "every `{engine}` node is still loading its model (waited {} s); try again shortly",
+                                self.cfg.load_wait.as_secs_f64()
+                            ),
+                        )
+                        .with_retry_after(5))
+                    }
+                    r => r.map_err(|e| self.route_error(engine, e)),
+                }
+            }
+            r => r.map_err(|e| self.route_error(engine, e)),
+        }
+    }
+
     /// Whether `engine` names an engine this cluster knows.
     pub(crate) fn check_engine(&self, engine: &str) -> Result<(), ApiError> {
         if self.cfg.engines.iter().any(|e| e == engine) || self.registry.has_engine(engine) {
@@ -105,7 +133,14 @@ impl Gateway {
                 let hash = self.ensure_profile(&v.id, engine, rid).await?;
                 return Ok(VoiceRef::Library { id: v.id, hash });
             }
-            let engines = self.registry.preset_voice_engines(id);
+            let mut engines = self.registry.preset_voice_engines(id);
+            if engines.is_empty() && !self.cfg.load_wait.is_zero() {
+                // A node still loading does not list its presets yet.
+                let deadline = tokio::time::Instant::now() + self.cfg.load_wait;
+                if self.registry.wait_while_loading(engine, &[], deadline).await {
+                    engines = self.registry.preset_voice_engines(id);
+                }
+            }
             if engines.iter().any(|e| e == engine) {
                 return Ok(VoiceRef::Preset { id: id.to_string() });
             }
@@ -153,9 +188,9 @@ impl Gateway {
         let mut exclude: Vec<String> = Vec::new();
         let mut last: Option<ApiError> = None;
         for _ in 0..attempts.max(1) {
-            let lease = match self.registry.acquire(engine, &exclude) {
+            let lease = match self.acquire(engine, &exclude).await {
                 Ok(l) => l,
-                Err(e) => return Err(last.unwrap_or_else(|| self.route_error(engine, e))),
+                Err(e) => return Err(last.unwrap_or(e)),
             };
             match call(lease.url.clone()).await {
                 Ok(v) => return Ok((v, lease)),

@@ -99,6 +99,14 @@ pub(crate) async fn register_at_startup(w: &Arc<Worker>) -> anyhow::Result<()> {
     }
 }
 
+/// Tell the gateway this node is going away (best effort, a few seconds at most).
+pub(crate) async fn say_offline(w: &Worker) {
+    let rb = w.http.post(gateway_url(w, &format!("/api/nodes/{}/heartbeat", w.node_id)));
+    let mut hb = w.heartbeat();
+    hb.status = vctts_core::NodeState::Offline;
+    let _ = with_token(w, rb.json(&hb)).timeout(Duration::from_secs(3)).send().await;
+}
+
 /// Shortest time between two heartbeats sent because requests started. The
 /// gateway routes by its own count of requests in flight; heartbeats carry
 /// the node's own load (its direct clients too) for the status page. One per
@@ -121,10 +129,7 @@ pub(crate) async fn heartbeat_loop(w: Arc<Worker>) {
             return;
         }
         if w.is_stopping() {
-            let rb = w.http.post(gateway_url(&w, &format!("/api/nodes/{}/heartbeat", w.node_id)));
-            let mut hb = w.heartbeat();
-            hb.status = vctts_core::NodeState::Offline;
-            let _ = with_token(&w, rb.json(&hb)).send().await;
+            say_offline(&w).await;
             return;
         }
         let ok = if registered {

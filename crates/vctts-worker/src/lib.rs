@@ -101,12 +101,23 @@ pub async fn start(
     if worker.cfg.cluster_token.is_none() {
         tracing::warn!("no --cluster-token: anyone who can reach this port can send commands to this worker");
     }
-    if worker.cfg.auto_load {
-        worker.load_model().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
     if worker.cfg.gateway.is_some() {
+        if worker.cfg.auto_load {
+            // Register as `loading` before loading: the gateway shows the node at once
+            // and holds requests for it until it is ready instead of failing them.
+            worker.mark_loading();
+        }
         gateway_link::register_at_startup(&worker).await?;
         tokio::spawn(gateway_link::heartbeat_loop(worker.clone()));
+    }
+    if worker.cfg.auto_load {
+        if let Err(e) = worker.load_model().await {
+            if worker.cfg.gateway.is_some() {
+                worker.shutting_down();
+                gateway_link::say_offline(&worker).await;
+            }
+            anyhow::bail!("{e}");
+        }
     }
     let app = api::router(worker.clone());
     tracing::info!(

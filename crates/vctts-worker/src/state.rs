@@ -106,6 +106,14 @@ impl Worker {
         self.changed.notify_one();
     }
 
+    /// Show the node as `loading` before [`Worker::load_model`] starts (registration).
+    pub(crate) fn mark_loading(&self) {
+        let mut slot = self.slot.write();
+        if matches!(*slot, ModelSlot::Standby) {
+            *slot = ModelSlot::Loading;
+        }
+    }
+
     pub fn handle(&self) -> Result<EngineHandle, EngineError> {
         match &*self.slot.read() {
             ModelSlot::Ready(l) => Ok(l.handle.clone()),

@@ -68,6 +68,14 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// Like [`parse_secs`], but 0 (turned off) is allowed.
+fn parse_secs_or_zero(s: &str) -> Result<Duration, String> {
+    match s.trim().trim_end_matches('s').parse::<f64>() {
+        Ok(0.0) => Ok(Duration::ZERO),
+        _ => parse_secs(s),
+    }
+}
+
 fn parse_endpoint_limit(s: &str) -> Result<(String, u32), String> {
     let (path, rpm) = s.split_once('=').ok_or_else(|| format!("`{s}` is not PATH=RPM (e.g. /api/extract_voice=10)"))?;
     let path = path.trim();
@@ -148,6 +156,10 @@ pub struct GatewayArgs {
     /// Seconds a node that hung or answered garbage stays out of rotation.
     #[arg(long, env = "VCTTS_QUARANTINE", default_value = "30", value_parser = parse_secs)]
     pub quarantine: Duration,
+    /// Seconds a request waits for a node that is loading its model while no node of its
+    /// engine is ready yet (0 = answer 503 at once).
+    #[arg(long, env = "VCTTS_LOAD_WAIT", default_value = "30", value_parser = parse_secs_or_zero)]
+    pub load_wait: Duration,
     /// Largest voice upload, in MB.
     #[arg(long, env = "VCTTS_MAX_UPLOAD_MB", default_value_t = 20)]
     pub max_upload_mb: usize,

@@ -212,8 +212,10 @@ pub(crate) fn validate_speed(speed: Option<f32>) -> Result<(), ApiError> {
     responses((status = 200, description = "The gateway is up", body = HealthDoc))
 )]
 async fn health(State(gw): G) -> impl IntoResponse {
-    let ready = gw.registry.views().iter().filter(|n| n.status.serves()).count();
-    Json(json!({"status": "ok", "version": vctts_core::VERSION, "nodes_ready": ready}))
+    let views = gw.registry.views();
+    let ready = views.iter().filter(|n| n.status.serves()).count();
+    let loading = views.iter().filter(|n| n.status == vctts_core::NodeState::Loading).count();
+    Json(json!({"status": "ok", "version": vctts_core::VERSION, "nodes_ready": ready, "nodes_loading": loading}))
 }
 
 /// Engines with node counts: every engine compiled in plus any a node runs.

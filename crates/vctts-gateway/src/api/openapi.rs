@@ -43,6 +43,8 @@ pub mod doc {
         version: String,
         /// Nodes that can take a request now.
         nodes_ready: u32,
+        /// Nodes loading their model (requests for their engine wait for them, up to `--load-wait`).
+        nodes_loading: u32,
     }
 
     #[derive(ToSchema)]

@@ -99,6 +99,38 @@ async fn a_request_is_retried_when_its_node_was_killed() {
     assert_eq!(c.node_status("w1").await.as_deref(), Some("error"), "unreachable node is out of rotation");
 }
 
+/// A worker started with `--auto-load` registers as `loading` before loading;
+/// the gateway holds requests for it (default voice and preset voices) instead
+/// of answering 503, and fails at once with `--load-wait 0`.
+#[tokio::test]
+async fn requests_wait_for_a_worker_that_is_still_loading() {
+    let mut c = Cluster::start(&[]).await;
+    c.spawn_worker("slow", &["--max-concurrency", "2"], &[("VCTTS_TONE_LOAD_MS", "1500")]);
+    c.wait_node("slow", "loading", Duration::from_secs(10)).await;
+    let (s, v) = c.get("/health").await;
+    assert_eq!((s, &v["nodes_ready"], &v["nodes_loading"]), (200, &json!(0), &json!(1)), "{v}");
+    let texts = ["hello there", "a preset voice while loading"];
+    let (plain, preset) =
+        tokio::join!(c.synth(json!({"text": texts[0]})), c.synth(json!({"text": texts[1], "voice_id": "tone-low"})),);
+    for ((s, node, body), text) in [plain, preset].into_iter().zip(texts) {
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(node.as_deref(), Some("slow"));
+        let (_, samples) = wav_samples(&body);
+        assert!(samples.len() > 1000, "{text}: audio");
+    }
+    assert_eq!(c.node_status("slow").await.as_deref(), Some("ready"));
+
+    let mut c = Cluster::start(&["--load-wait", "0"]).await;
+    c.spawn_worker("slow", &[], &[("VCTTS_TONE_LOAD_MS", "5000")]);
+    c.wait_node("slow", "loading", Duration::from_secs(10)).await;
+    let t = Instant::now();
+    let (s, _, body) = c.synth(json!({"text": "hello"})).await;
+    assert_eq!(s, 503, "{}", String::from_utf8_lossy(&body));
+    let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(err["error_type"], "no_available_node");
+    assert!(t.elapsed() < Duration::from_secs(4), "no waiting with --load-wait 0");
+}
+
 #[tokio::test]
 async fn every_command_changes_state_as_documented() {
     let mut c = Cluster::start(&[]).await;

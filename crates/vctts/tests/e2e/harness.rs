@@ -182,6 +182,13 @@ impl Cluster {
 
     /// Start a tone worker registered with the gateway and wait until it is ready.
     pub async fn add_worker(&mut self, node_id: &str, extra: &[&str]) -> usize {
+        self.spawn_worker(node_id, extra, &[]);
+        self.wait_node(node_id, "ready", Duration::from_secs(20)).await;
+        self.workers.len() - 1
+    }
+
+    /// Start a tone worker (`--auto-load`) with extra environment; does not wait.
+    pub fn spawn_worker(&mut self, node_id: &str, extra: &[&str], envs: &[(&str, &str)]) {
         let port = free_port();
         let mut args: Vec<String> = [
             "worker",
@@ -202,10 +209,8 @@ impl Cluster {
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let proc = Proc::spawn(&argv, &self.tmp.path().join(format!("{node_id}.log")), &[]);
+        let proc = Proc::spawn(&argv, &self.tmp.path().join(format!("{node_id}.log")), envs);
         self.workers.push(Worker { proc, node_id: node_id.to_string() });
-        self.wait_node(node_id, "ready", Duration::from_secs(20)).await;
-        self.workers.len() - 1
     }
 
     pub fn worker(&mut self, node_id: &str) -> &mut Worker {
