@@ -46,6 +46,11 @@ pub struct GatewayConfig {
     /// How long a request waits for a node that is loading its model when no
     /// node of its engine serves yet (zero: fail at once).
     pub load_wait: Duration,
+    /// How long a request waits in line for a slot while every node of its
+    /// engine is busy (zero: 429 at once).
+    pub queue_timeout: Duration,
+    /// Requests that may wait in line per engine; more get 429 at once.
+    pub max_queue: usize,
     pub max_upload_bytes: usize,
     pub min_voice_seconds: f64,
     pub max_voice_seconds: f64,
@@ -79,6 +84,8 @@ impl Default for GatewayConfig {
             stream_idle_timeout: Duration::from_secs(60),
             quarantine: Duration::from_secs(30),
             load_wait: Duration::from_secs(30),
+            queue_timeout: Duration::from_secs(30),
+            max_queue: 100,
             max_upload_bytes: 20 * 1024 * 1024,
             min_voice_seconds: 1.0,
             max_voice_seconds: 60.0,

@@ -1,6 +1,6 @@
 //! The service registry and the balancer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,6 +126,17 @@ pub enum RouteError {
     NoNode,
     /// Nodes exist but every slot is taken (429).
     AllBusy,
+    /// Every slot is taken and the engine's queue is full (429).
+    QueueFull,
+    /// Every slot stayed taken while the request waited in line (429).
+    StillBusy,
+}
+
+/// A request waiting for a slot of an engine's nodes, in arrival order.
+struct Waiter {
+    /// Nodes it must not be given (they failed it already).
+    exclude: Vec<String>,
+    slot: tokio::sync::oneshot::Sender<Lease>,
 }
 
 pub enum HeartbeatOutcome {
@@ -141,6 +152,8 @@ pub struct Registry {
     rr: AtomicU64,
     /// Woken on every change of a node's state (and on registration and removal).
     changed: tokio::sync::Notify,
+    /// Per engine, requests waiting for a slot. Locked after `nodes`, never before.
+    waiting: parking_lot::Mutex<HashMap<String, VecDeque<Waiter>>>,
 }
 
 /// A reserved slot on a node; releasing it (drop) frees the slot.
@@ -175,6 +188,7 @@ impl Registry {
             events,
             rr: AtomicU64::new(0),
             changed: tokio::sync::Notify::new(),
+            waiting: parking_lot::Mutex::new(HashMap::new()),
         })
     }
 
@@ -220,7 +234,7 @@ impl Registry {
         }
     }
 
-    pub fn register(&self, reg: RegisterRequest) -> NodeView {
+    pub fn register(self: &Arc<Self>, reg: RegisterRequest) -> NodeView {
         let now = Instant::now();
         let at = crate::db::now();
         self.removed.write().remove(&reg.node_id);
@@ -258,10 +272,12 @@ impl Registry {
         } else {
             self.announce(entry, now);
         }
-        entry.view(now)
+        let view = entry.view(now);
+        self.serve_waiters(&mut nodes, now);
+        view
     }
 
-    pub fn heartbeat(&self, id: &str, hb: Heartbeat) -> HeartbeatOutcome {
+    pub fn heartbeat(self: &Arc<Self>, id: &str, hb: Heartbeat) -> HeartbeatOutcome {
         if self.removed.read().contains(id) {
             return HeartbeatOutcome::Removed;
         }
@@ -279,12 +295,13 @@ impl Registry {
             n.quarantine = None;
         }
         self.announce_load(n, now);
+        self.serve_waiters(&mut nodes, now);
         HeartbeatOutcome::Ok
     }
 
     /// Mark nodes without a heartbeat for `dead_threshold` offline; announce
     /// any other state change (busy, expired quarantines).
-    pub fn sweep(&self, dead_threshold: Duration) {
+    pub fn sweep(self: &Arc<Self>, dead_threshold: Duration) {
         let now = Instant::now();
         let mut nodes = self.nodes.write();
         for n in nodes.values_mut() {
@@ -296,10 +313,14 @@ impl Registry {
             }
             self.announce(n, now);
         }
+        self.serve_waiters(&mut nodes, now);
     }
 
-    pub fn remove(&self, id: &str) -> Option<NodeView> {
-        let n = self.nodes.write().remove(id)?;
+    pub fn remove(self: &Arc<Self>, id: &str) -> Option<NodeView> {
+        let mut nodes = self.nodes.write();
+        let n = nodes.remove(id)?;
+        self.serve_waiters(&mut nodes, Instant::now());
+        drop(nodes);
         self.removed.write().insert(id.to_string());
         let view = n.view(Instant::now());
         self.changed.notify_waiters();
@@ -310,7 +331,7 @@ impl Registry {
 
     /// Take a node out of rotation for a while (it hung, answered garbage, or
     /// could not be reached).
-    pub fn quarantine(&self, id: &str, reason: String, for_: Duration, lift_on_heartbeat: bool) {
+    pub fn quarantine(self: &Arc<Self>, id: &str, reason: String, for_: Duration, lift_on_heartbeat: bool) {
         let now = Instant::now();
         let mut nodes = self.nodes.write();
         if let Some(n) = nodes.get_mut(id) {
@@ -319,20 +340,121 @@ impl Registry {
             n.quarantine = Some(Quarantine { until: now + for_, reason, lift_on_heartbeat });
             self.announce(n, now);
         }
+        self.serve_waiters(&mut nodes, now);
     }
 
-    pub fn set_reported(&self, id: &str, state: NodeState) {
+    pub fn set_reported(self: &Arc<Self>, id: &str, state: NodeState) {
         let now = Instant::now();
-        if let Some(n) = self.nodes.write().get_mut(id) {
+        let mut nodes = self.nodes.write();
+        if let Some(n) = nodes.get_mut(id) {
             n.reported = state;
             self.announce(n, now);
         }
+        self.serve_waiters(&mut nodes, now);
     }
 
     /// Reserve a slot on the least-loaded ready node of `engine`, skipping `exclude`.
     pub fn acquire(self: &Arc<Self>, engine: &str, exclude: &[String]) -> Result<Lease, RouteError> {
-        let now = Instant::now();
         let mut nodes = self.nodes.write();
+        self.pick(&mut nodes, engine, exclude, Instant::now())
+    }
+
+    /// Like [`Registry::acquire`], but when every slot is taken, join the
+    /// engine's queue (at most `max_queue` long): the receiver gets a slot as
+    /// soon as one frees up, first come first served. A receiver that is
+    /// dropped gives its slot back. The sender is dropped without a slot when
+    /// no node of the engine serves any more.
+    pub fn acquire_or_queue(
+        self: &Arc<Self>,
+        engine: &str,
+        exclude: &[String],
+        max_queue: usize,
+    ) -> Result<Result<Lease, tokio::sync::oneshot::Receiver<Lease>>, RouteError> {
+        let mut nodes = self.nodes.write();
+        match self.pick(&mut nodes, engine, exclude, Instant::now()) {
+            Ok(lease) => Ok(Ok(lease)),
+            Err(RouteError::AllBusy) if max_queue > 0 => {
+                let mut waiting = self.waiting.lock();
+                let queue = waiting.entry(engine.to_string()).or_default();
+                queue.retain(|w| !w.slot.is_closed());
+                if queue.len() >= max_queue {
+                    return Err(RouteError::QueueFull);
+                }
+                let (slot, rx) = tokio::sync::oneshot::channel();
+                queue.push_back(Waiter { exclude: exclude.to_vec(), slot });
+                Ok(Err(rx))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Requests waiting for a slot of `engine`.
+    pub fn queued(&self, engine: &str) -> usize {
+        self.waiting.lock().get(engine).map_or(0, |q| q.iter().filter(|w| !w.slot.is_closed()).count())
+    }
+
+    /// Give the slot of node `id` (counted in its `inflight`) to the first
+    /// waiter that may use it. False if nobody took it.
+    fn hand_over(self: &Arc<Self>, waiting: &mut HashMap<String, VecDeque<Waiter>>, id: &str, n: &mut Node) -> bool {
+        let Some(queue) = waiting.get_mut(&n.reg.engine) else { return false };
+        let mut i = 0;
+        while i < queue.len() {
+            if queue[i].slot.is_closed() {
+                queue.remove(i);
+                continue;
+            }
+            if queue[i].exclude.iter().any(|e| e == id) {
+                i += 1;
+                continue;
+            }
+            let w = queue.remove(i).expect("index in range");
+            let lease =
+                Lease { registry: self.clone(), node_id: id.to_string(), url: n.reg.url.clone(), released: false };
+            match w.slot.send(lease) {
+                Ok(()) => {
+                    n.served += 1;
+                    return true;
+                }
+                // It gave up meanwhile: the slot is still ours to give (and must not be
+                // released by the lease's drop, which would take the lock held here).
+                Err(mut lease) => lease.released = true,
+            }
+        }
+        false
+    }
+
+    /// After a node changed (registered, became ready, grew, failed, left):
+    /// hand free slots to waiting requests, and turn away the waiters of
+    /// engines no node serves any more.
+    fn serve_waiters(self: &Arc<Self>, nodes: &mut HashMap<String, Node>, now: Instant) {
+        let mut waiting = self.waiting.lock();
+        if waiting.values().all(|q| q.is_empty()) {
+            return;
+        }
+        for (id, n) in nodes.iter_mut() {
+            while n.state(now).serves() && n.inflight < n.reg.capacity.max(1) {
+                n.inflight += 1;
+                if !self.hand_over(&mut waiting, id, n) {
+                    n.inflight -= 1;
+                    break;
+                }
+            }
+        }
+        waiting.retain(|engine, queue| {
+            queue.retain(|w| !w.slot.is_closed());
+            let served = nodes.values().any(|n| &n.reg.engine == engine && n.state(now).serves());
+            // Dropping a waiter's sender tells it no node serves the engine.
+            served && !queue.is_empty()
+        });
+    }
+
+    fn pick(
+        self: &Arc<Self>,
+        nodes: &mut HashMap<String, Node>,
+        engine: &str,
+        exclude: &[String],
+        now: Instant,
+    ) -> Result<Lease, RouteError> {
         let mut any = false;
         let mut free: Vec<(&String, u32)> = Vec::new();
         for (id, n) in nodes.iter() {
@@ -358,17 +480,22 @@ impl Registry {
         n.served += 1;
         let url = n.reg.url.clone();
         self.announce_load(n, now);
-        drop(nodes);
         Ok(Lease { registry: self.clone(), node_id: id, url, released: false })
     }
 
-    fn release(&self, id: &str, ok: Option<bool>) {
+    fn release(self: &Arc<Self>, id: &str, ok: Option<bool>) {
         let now = Instant::now();
-        if let Some(n) = self.nodes.write().get_mut(id) {
-            n.inflight = n.inflight.saturating_sub(1);
+        let mut nodes = self.nodes.write();
+        if let Some(n) = nodes.get_mut(id) {
             if ok == Some(false) {
                 n.failures += 1;
             }
+            // The slot goes straight to the first waiting request, if any may use it.
+            let reuse = n.state(now).serves() && n.inflight <= n.reg.capacity.max(1);
+            if reuse && self.hand_over(&mut self.waiting.lock(), id, n) {
+                return;
+            }
+            n.inflight = n.inflight.saturating_sub(1);
             self.announce_load(n, now);
         }
     }
@@ -579,5 +706,73 @@ mod tests {
         assert!(r.wait_while_loading("f", &[], deadline).await);
         assert!(t.elapsed() >= Duration::from_millis(190), "{:?}", t.elapsed());
         assert!(r.only_loading("f", &[]));
+    }
+
+    fn in_line(r: &Arc<Registry>, exclude: &[String], max: usize) -> tokio::sync::oneshot::Receiver<Lease> {
+        match r.acquire_or_queue("e", exclude, max) {
+            Ok(Err(rx)) => rx,
+            Ok(Ok(l)) => panic!("got {} at once", l.node_id),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn inflight(r: &Registry, id: &str) -> u32 {
+        r.view(id).unwrap().inflight
+    }
+
+    #[test]
+    fn a_freed_slot_goes_to_the_first_waiter_in_line() {
+        let r = Registry::new(EventHub::new(64));
+        r.register(reg("a", "e", 1));
+        let first = r.acquire("e", &[]).unwrap();
+        let queue = |r: &Arc<Registry>, ex: &[String]| in_line(r, ex, 3);
+        let mut q1 = queue(&r, &[]);
+        let q2 = queue(&r, &[]);
+        let mut q3 = queue(&r, &[]);
+        assert_eq!(r.queued("e"), 3);
+        assert_eq!(r.acquire_or_queue("e", &[], 3).err(), Some(RouteError::QueueFull));
+        assert!(q1.try_recv().is_err(), "nothing freed yet");
+        drop(first);
+        let l1 = q1.try_recv().expect("the first in line got the slot");
+        assert_eq!((l1.node_id.as_str(), inflight(&r, "a")), ("a", 1), "handed over, not freed");
+        drop(q2); // gave up waiting
+        l1.finish(true);
+        let l3 = q3.try_recv().expect("the slot skips a waiter that left");
+        assert_eq!(r.queued("e"), 0);
+        // A waiter that leaves after its slot was sent gives the slot back.
+        let q4 = queue(&r, &[]);
+        drop(l3);
+        drop(q4);
+        assert_eq!(inflight(&r, "a"), 0);
+        assert_eq!(r.acquire("e", &[]).unwrap().node_id, "a");
+    }
+
+    #[test]
+    fn waiters_get_new_nodes_skip_excluded_ones_and_are_turned_away_when_none_serves() {
+        let r = Registry::new(EventHub::new(64));
+        r.register(reg("a", "e", 1));
+        r.register(reg("b", "e", 1));
+        let (l1, l2) = (r.acquire("e", &[]).unwrap(), r.acquire("e", &[]).unwrap());
+        let (on_a, _on_b) = if l1.node_id == "a" { (l1, l2) } else { (l2, l1) };
+        let mut not_a = in_line(&r, &["a".to_string()], 8);
+        let mut any = in_line(&r, &[], 8);
+        drop(on_a);
+        assert!(not_a.try_recv().is_err(), "a failed this request before");
+        let _on_a = any.try_recv().expect("the next waiter that may use a gets it");
+        assert_eq!(_on_a.node_id, "a");
+        r.register(reg("c", "e", 2));
+        let _on_c = not_a.try_recv().expect("a new node serves the line");
+        assert_eq!(_on_c.node_id, "c");
+        let _c2 = r.acquire("e", &[]).unwrap();
+
+        let mut turned = in_line(&r, &[], 8);
+        r.remove("c");
+        assert!(turned.try_recv().is_err(), "a and b still serve: keep waiting");
+        r.quarantine("a", "hung".into(), Duration::from_secs(60), false);
+        r.set_reported("b", NodeState::Standby);
+        assert!(
+            matches!(turned.try_recv(), Err(tokio::sync::oneshot::error::TryRecvError::Closed)),
+            "no node serves the engine any more: turned away"
+        );
     }
 }

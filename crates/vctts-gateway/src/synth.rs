@@ -36,6 +36,22 @@ impl Gateway {
             RouteError::AllBusy => {
                 ApiError::rate_limited("all_nodes_busy", format!("every `{engine}` node is busy; try again shortly"), 1)
             }
+            RouteError::StillBusy => ApiError::rate_limited(
+                "all_nodes_busy",
+                format!(
+                    "every `{engine}` node stayed busy while this request waited {} s; try again later",
+                    self.cfg.queue_timeout.as_secs_f64()
+                ),
+                1,
+            ),
+            RouteError::QueueFull => ApiError::rate_limited(
+                "all_nodes_busy",
+                format!(
+                    "every `{engine}` node is busy and {} requests are already waiting; try again shortly",
+                    self.cfg.max_queue
+                ),
+                1,
+            ),
             RouteError::NoNode if self.registry.has_engine(engine) => ApiError::unavailable(
                 "no_available_node",
                 format!("no `{engine}` node is ready (they are in standby, loading, error or offline)"),
@@ -53,13 +69,13 @@ impl Gateway {
     /// is loading its model (a worker just started), hold the request for up
     /// to `load_wait` rather than fail it.
     async fn acquire(&self, engine: &str, exclude: &[String]) -> Result<Lease, ApiError> {
-        match self.registry.acquire(engine, exclude) {
+        match self.acquire_or_wait(engine, exclude).await {
             Err(RouteError::NoNode) if !self.cfg.load_wait.is_zero() => {
                 let deadline = tokio::time::Instant::now() + self.cfg.load_wait;
                 if !self.registry.wait_while_loading(engine, exclude, deadline).await {
                     return Err(self.route_error(engine, RouteError::NoNode));
                 }
-                match self.registry.acquire(engine, exclude) {
+                match self.acquire_or_wait(engine, exclude).await {
                     Err(RouteError::NoNode) if self.registry.only_loading(engine, exclude) => {
                         Err(ApiError::unavailable(
                             "no_available_node",
@@ -74,6 +90,29 @@ impl Gateway {
                 }
             }
             r => r.map_err(|e| self.route_error(engine, e)),
+        }
+    }
+
+    /// Reserve a slot on a node of `engine`; while every slot is taken, wait
+    /// in the engine's queue (first come, first served) up to `queue_timeout`.
+    async fn acquire_or_wait(&self, engine: &str, exclude: &[String]) -> Result<Lease, RouteError> {
+        if self.cfg.queue_timeout.is_zero() {
+            return self.registry.acquire(engine, exclude);
+        }
+        let slot = match self.registry.acquire_or_queue(engine, exclude, self.cfg.max_queue)? {
+            Ok(lease) => return Ok(lease),
+            Err(slot) => slot,
+        };
+        let waited = std::time::Instant::now();
+        match tokio::time::timeout(self.cfg.queue_timeout, slot).await {
+            Ok(Ok(lease)) => {
+                let waited_ms = waited.elapsed().as_millis() as u64;
+                tracing::debug!(engine, node_id = %lease.node_id, waited_ms, "got a slot after waiting");
+                Ok(lease)
+            }
+            // Turned away: no node of the engine serves any more.
+            Ok(Err(_)) => self.registry.acquire(engine, exclude),
+            Err(_) => Err(RouteError::StillBusy),
         }
     }
 

@@ -160,6 +160,13 @@ pub struct GatewayArgs {
     /// engine is ready yet (0 = answer 503 at once).
     #[arg(long, env = "VCTTS_LOAD_WAIT", default_value = "30", value_parser = parse_secs_or_zero)]
     pub load_wait: Duration,
+    /// Seconds a request waits in line, first come first served, while every node of its engine
+    /// is busy (0 = answer 429 at once).
+    #[arg(long, env = "VCTTS_QUEUE_TIMEOUT", default_value = "30", value_parser = parse_secs_or_zero)]
+    pub queue_timeout: Duration,
+    /// Requests that may wait in line per engine; more are answered 429 at once.
+    #[arg(long, env = "VCTTS_MAX_QUEUE", default_value_t = 100)]
+    pub max_queue: usize,
     /// Largest voice upload, in MB.
     #[arg(long, env = "VCTTS_MAX_UPLOAD_MB", default_value_t = 20)]
     pub max_upload_mb: usize,

@@ -179,6 +179,8 @@ fn gateway_config(a: &GatewayArgs) -> anyhow::Result<GatewayConfig> {
         stream_idle_timeout: a.stream_idle_timeout,
         quarantine: a.quarantine,
         load_wait: a.load_wait,
+        queue_timeout: a.queue_timeout,
+        max_queue: a.max_queue,
         max_upload_bytes: a.max_upload_mb * 1024 * 1024,
         min_voice_seconds: a.min_voice_seconds,
         max_voice_seconds: a.max_voice_seconds,

@@ -254,6 +254,7 @@ pub(crate) fn engine_list(gw: &Gateway) -> Vec<Value> {
                 "available": !ready.is_empty(),
                 "capacity": ready.iter().map(|v| v.capacity).sum::<u32>(),
                 "inflight": of.iter().map(|v| v.inflight).sum::<u32>(),
+                "queued": gw.registry.queued(&name),
                 "languages": languages,
                 "voices": voices.into_values().collect::<Vec<_>>(),
                 "voice_cloning": ready.iter().any(|v| v.model.as_ref().is_some_and(|m| m.voice_cloning)),

@@ -87,6 +87,8 @@ pub mod doc {
         /// Requests the ready nodes can serve at once.
         capacity: u32,
         inflight: u32,
+        /// Requests waiting in line for a slot (every node busy).
+        queued: u32,
         languages: Vec<String>,
         voices: Vec<PresetVoice>,
         voice_cloning: bool,

@@ -42,7 +42,7 @@ async fn registration_heartbeats_and_offline_detection() {
 
 #[tokio::test]
 async fn requests_spread_over_nodes_and_busy_is_refused_at_once() {
-    let mut c = Cluster::start(&[]).await;
+    let mut c = Cluster::start(&["--queue-timeout", "0"]).await;
     c.add_worker("w1", &[]).await;
     c.add_worker("w2", &[]).await;
     let mut nodes = HashSet::new();
@@ -57,8 +57,9 @@ async fn requests_spread_over_nodes_and_busy_is_refused_at_once() {
     }
     assert_eq!(nodes.len(), 2, "sequential requests should use both nodes: {nodes:?}");
 
-    // Two nodes with one slot each, four slow requests at once: two are served,
-    // two are refused with 429 + Retry-After immediately (no hidden queue).
+    // Two nodes with one slot each, four slow requests at once, no waiting in
+    // line (--queue-timeout 0): two are served, two are refused with 429 +
+    // Retry-After immediately.
     let started = Instant::now();
     let futs = (0..4).map(|i| {
         let c = &c;
@@ -79,6 +80,57 @@ async fn requests_spread_over_nodes_and_busy_is_refused_at_once() {
     assert_eq!(ok, 2, "{results:?}");
     assert_eq!(busy.len(), 2, "{results:?}");
     assert!(busy.iter().all(|r| r.1 && r.2 < Duration::from_millis(1200)), "429s must come at once: {results:?}");
+}
+
+/// While every slot is taken, requests wait in line (at most --max-queue of
+/// them, at most --queue-timeout long) and each gets its own audio; beyond the
+/// line they are refused at once.
+#[tokio::test]
+async fn busy_nodes_serve_requests_in_line_and_refuse_beyond_it() {
+    let mut c = Cluster::start(&["--max-queue", "2"]).await;
+    c.add_worker("w1", &[]).await;
+    c.add_worker("w2", &[]).await;
+    let started = Instant::now();
+    let futs = (0..5u64).map(|i| {
+        let c = &c;
+        async move {
+            // Staggered so that the arrival order is known.
+            tokio::time::sleep(Duration::from_millis(60 * i)).await;
+            let sent = Instant::now();
+            let text = format!("In line {i}.");
+            let (s, _, body) = c.synth(json!({"text": text, "seed": i, "options": {"delay_ms": 800}})).await;
+            let own = s == 200 && is_tone_for(&wav_samples(&body).1, &text, i, 1.0);
+            (s, own, sent.elapsed(), String::from_utf8_lossy(&body[..body.len().min(300)]).to_string())
+        }
+    });
+    let r = futures::future::join_all(futs).await;
+    for (i, (s, own, _, body)) in r.iter().enumerate().take(4) {
+        assert_eq!(*s, 200, "request {i}: {body}");
+        assert!(own, "request {i} got another request's audio");
+    }
+    assert!(r[2].2 >= Duration::from_millis(1300) && r[3].2 >= Duration::from_millis(1300), "{r:?}");
+    assert_eq!(r[4].0, 429, "the line was full: {r:?}");
+    assert!(r[4].2 < Duration::from_millis(600), "refused at once: {r:?}");
+    assert!(r[4].3.contains("already waiting"), "{}", r[4].3);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Waiting longer than --queue-timeout: 429 that says so.
+    let mut c = Cluster::start(&["--queue-timeout", "0.5"]).await;
+    c.add_worker("w1", &[]).await;
+    let slow = c.synth(json!({"text": "Slow.", "options": {"delay_ms": 2000}}));
+    let late = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sent = Instant::now();
+        let r = c.synth(json!({"text": "Late."})).await;
+        (r, sent.elapsed())
+    };
+    let ((s1, _, _), ((s2, _, body), waited)) = tokio::join!(slow, late);
+    assert_eq!(s1, 200);
+    assert_eq!(s2, 429, "{}", String::from_utf8_lossy(&body));
+    let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(err["error_type"], "all_nodes_busy");
+    assert!(err["error"].as_str().unwrap().contains("stayed busy"), "{err}");
+    assert!(waited >= Duration::from_millis(450) && waited < Duration::from_millis(1800), "{waited:?}");
 }
 
 #[tokio::test]
