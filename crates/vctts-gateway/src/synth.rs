@@ -65,9 +65,10 @@ impl Gateway {
         }
     }
 
-    /// Reserve a slot on a node of `engine`. While no node of it serves but one
-    /// is loading its model (a worker just started), hold the request for up
-    /// to `load_wait` rather than fail it.
+    /// Reserve a slot on a node of `engine`, waiting in line while every slot
+    /// is taken ([`Gateway::acquire_or_wait`]). While no node of it serves but
+    /// one is loading its model (a worker just started), hold the request for
+    /// up to `load_wait` rather than fail it.
     async fn acquire(&self, engine: &str, exclude: &[String]) -> Result<Lease, ApiError> {
         match self.acquire_or_wait(engine, exclude).await {
             Err(RouteError::NoNode) if !self.cfg.load_wait.is_zero() => {
